@@ -1,0 +1,3 @@
+"""edge-emotion: face and voice emotion recognition on the device."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,10 @@
+"""tflite-runtime, the fallback for systems LiteRT has no wheel for (older Jetsons, 32-bit Pis)."""
+
+from tflite_runtime.interpreter import Interpreter
+
+from .tflite_common import InterpreterBackend
+
+
+class TFLiteRuntimeBackend(InterpreterBackend):
+    name = "tflite-runtime"
+    interpreter_class = Interpreter

@@ -1,0 +1,255 @@
+"""Typed configuration: one TOML file, one dataclass per section, validated once at start-up.
+
+Every field has a default and a one-line description (the `doc` metadata). Unknown keys,
+wrong types and bad values are reported with their key path, the value and the reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+def opt(default: Any, doc: str, choices: tuple | None = None, min: float | None = None, max: float | None = None):
+    """A config field: its default, a one-line description, and optional checks."""
+    meta = {"doc": doc, "choices": choices, "min": min, "max": max}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class VideoConfig:
+    source: str = opt("sample", "camera index, /dev/videoN, video file, rtsp:// or http:// URL, GStreamer pipeline "
+                                "(contains '!'), 'picamera2', 'sample' (bundled demo clip) or 'none'")
+    width: int = opt(640, "requested capture width in pixels (cameras only)", min=16)
+    height: int = opt(480, "requested capture height in pixels (cameras only)", min=16)
+    capture_fps: float = opt(30.0, "requested camera frame rate (cameras only)", min=1)
+    realtime: bool = opt(True, "play files at their own frame rate, dropping frames the loop cannot keep up with; "
+                               "false processes every frame of a file")
+    loop: bool = opt(False, "restart a file source when it ends (demo kiosks)")
+    reconnect_max_s: float = opt(30.0, "longest wait between attempts to reopen a lost camera", min=0.1)
+
+
+@dataclass
+class AudioConfig:
+    source: str = opt("sample", "'mic' (pyaudio), a WAV file path, 'sample' (bundled demo clip) or 'none'")
+    device: str = opt("", "microphone: pyaudio device index or part of its name; empty for the default device")
+    sample_rate: int = opt(16000, "microphone capture rate in Hz; audio is resampled to the model's rate", min=8000)
+    buffer_s: float = opt(10.0, "length of the audio ring buffer in seconds", min=1)
+    window_s: float = opt(1.0, "analysis window; the voice model's description may fix it", min=0.1)
+    hop_s: float = opt(0.5, "hop between analysis windows over speech", min=0.05)
+    energy_threshold_db: float = opt(-45.0, "frames quieter than this (dBFS RMS) count as silence", max=0)
+    min_speech_s: float = opt(0.5, "shortest speech segment that gets a voice emotion", min=0)
+    max_utterance_s: float = opt(8.0, "an utterance longer than this is reported and restarted", min=0.5)
+    end_silence_s: float = opt(0.4, "silence that ends an utterance", min=0.05)
+
+
+@dataclass
+class DetectConfig:
+    detector: str = opt("blazeface", "face detector: blazeface (short range, faces within ~2 m), blazeface-full "
+                                      "(far faces), haar (OpenCV cascade), mediapipe (needs the mediapipe package)",
+                        choices=("blazeface", "blazeface-full", "haar", "mediapipe"))
+    min_score: float = opt(0.5, "minimum detection confidence", min=0, max=1)
+    max_faces: int = opt(4, "at most this many faces (largest first) are classified per frame", min=1)
+    min_face_px: int = opt(24, "ignore faces smaller than this many pixels across", min=1)
+
+
+@dataclass
+class ModelsConfig:
+    face: str = opt("", "face model file (.tflite or .onnx, sidecar .json beside it); empty: the bundled int8 model")
+    voice: str = opt("", "voice model file; empty: the bundled int8 model")
+    backend: str = opt("auto", "inference backend", choices=("auto", "litert", "tflite-runtime", "onnxruntime"))
+    threads: int = opt(1, "threads per model", min=1, max=64)
+    providers: list[str] = opt(["CPUExecutionProvider"], "onnxruntime execution providers, in order "
+                                                         "(e.g. TensorrtExecutionProvider, CUDAExecutionProvider)")
+
+
+@dataclass
+class FusionConfig:
+    face_weight: float = opt(0.5, "weight of the face probabilities", min=0)
+    voice_weight: float = opt(0.3, "weight of the voice probabilities", min=0)
+    text_weight: float = opt(0.2, "weight of a text source's probabilities when one exists", min=0)
+    smoothing: float = opt(0.6, "exponential smoothing factor for the fused estimate: share of the previous "
+                                "estimate kept each step (0 = no smoothing)", min=0, max=0.99)
+    voice_max_age_s: float = opt(3.0, "a voice result older than this stops counting", min=0)
+
+
+@dataclass
+class OutputConfig:
+    publisher: str = opt("stdout", "where results go", choices=("stdout", "mqtt"))
+    fps: float = opt(0.0, "cap on processed frames per second (0 = as fast as possible)", min=0)
+    stats_interval_s: float = opt(30.0, "seconds between health reports", min=1)
+
+
+@dataclass
+class MqttConfig:
+    host: str = opt("localhost", "broker host name or address")
+    port: int = opt(1883, "broker port (8883 is usual for TLS)", min=1, max=65535)
+    protocol: str = opt("3.1.1", "MQTT protocol version", choices=("3.1.1", "5"))
+    client_id: str = opt("", "MQTT client id; empty: edge-emotion-<device_id>")
+    device_id: str = opt("", "device name in topics; empty: the host name")
+    prefix: str = opt("edge-emotion", "topic prefix: topics are <prefix>/<device_id>/{status,emotion,state,stats}")
+    username: str = opt("", "user name for the broker")
+    password: str = opt("", "password (prefer password_env or password_file; never logged)")
+    password_env: str = opt("", "environment variable holding the password")
+    password_file: str = opt("", "file holding the password (systemd LoadCredential puts it in $CREDENTIALS_DIRECTORY)")
+    tls: bool = opt(False, "connect with TLS")
+    ca_file: str = opt("", "CA certificate file for TLS")
+    cert_file: str = opt("", "client certificate for TLS (optional)")
+    key_file: str = opt("", "client key for TLS (optional)")
+    keepalive_s: int = opt(30, "MQTT keepalive in seconds", min=5)
+    qos_emotion: int = opt(0, "QoS of the emotion topic", min=0, max=2)
+    qos_state: int = opt(1, "QoS of the retained state topic", min=0, max=2)
+    qos_status: int = opt(1, "QoS of the retained status topic and the last will", min=0, max=2)
+    qos_stats: int = opt(0, "QoS of the stats topic", min=0, max=2)
+    retain_emotion: bool = opt(False, "retain the emotion topic")
+    queue_size: int = opt(1000, "results kept while disconnected; when full the oldest are dropped and counted", min=1)
+    reconnect_min_s: float = opt(1.0, "first reconnect delay", min=0.1)
+    reconnect_max_s: float = opt(30.0, "longest reconnect delay", min=0.1)
+    discovery: bool = opt(False, "publish Home Assistant MQTT discovery messages")
+    discovery_prefix: str = opt("homeassistant", "Home Assistant discovery prefix")
+
+
+@dataclass
+class ServiceConfig:
+    watchdog: bool = opt(True, "ping the systemd watchdog while frames or audio windows are being processed")
+    log_level: str = opt("info", "logging level", choices=("debug", "info", "warning", "error"))
+
+
+@dataclass
+class Config:
+    video: VideoConfig = field(default_factory=VideoConfig)
+    audio: AudioConfig = field(default_factory=AudioConfig)
+    detect: DetectConfig = field(default_factory=DetectConfig)
+    models: ModelsConfig = field(default_factory=ModelsConfig)
+    fusion: FusionConfig = field(default_factory=FusionConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
+    service: ServiceConfig = field(default_factory=ServiceConfig)
+
+
+class ConfigError(ValueError):
+    """One or more configuration errors, each naming its key path."""
+
+    def __init__(self, errors: list[str], source: str = "config") -> None:
+        self.errors = errors
+        super().__init__(f"{source}: " + "; ".join(errors))
+
+
+def _check(path: str, value: Any, tp: Any, f: dataclasses.Field) -> tuple[Any, str | None]:
+    origin = typing.get_origin(tp)
+    if origin is list:
+        (inner,) = typing.get_args(tp)
+        if not isinstance(value, list) or not all(isinstance(v, inner) for v in value):
+            return None, f"{path} = {value!r}: expected a list of {inner.__name__}"
+        return list(value), None
+    if tp is bool:
+        if not isinstance(value, bool):
+            return None, f"{path} = {value!r}: expected true or false"
+    elif tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return None, f"{path} = {value!r}: expected an integer"
+    elif tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None, f"{path} = {value!r}: expected a number"
+        value = float(value)
+    elif tp is str:
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            return None, f"{path} = {value!r}: expected a string"
+        value = str(value)
+    m = f.metadata
+    if m.get("choices") and value not in m["choices"]:
+        return None, f"{path} = {value!r}: must be one of {', '.join(map(str, m['choices']))}"
+    if m.get("min") is not None and value < m["min"]:
+        return None, f"{path} = {value!r}: must be at least {m['min']}"
+    if m.get("max") is not None and value > m["max"]:
+        return None, f"{path} = {value!r}: must be at most {m['max']}"
+    return value, None
+
+
+def _build(cls: type, data: Any, path: str, errors: list[str]) -> Any:
+    obj = cls()
+    if not isinstance(data, dict):
+        errors.append(f"{path or 'top level'}: expected a table, got {data!r}")
+        return obj
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key, value in data.items():
+        key_path = f"{path}.{key}" if path else key
+        if key not in fields:
+            errors.append(f"{key_path}: unknown key (known: {', '.join(fields)})")
+            continue
+        tp = hints[key]
+        if dataclasses.is_dataclass(tp):
+            setattr(obj, key, _build(tp, value, key_path, errors))
+            continue
+        checked, err = _check(key_path, value, tp, fields[key])
+        if err:
+            errors.append(err)
+        else:
+            setattr(obj, key, checked)
+    return obj
+
+
+def from_dict(data: dict[str, Any], source: str = "config") -> Config:
+    errors: list[str] = []
+    cfg = _build(Config, data, "", errors)
+    if errors:
+        raise ConfigError(errors, source)
+    return cfg
+
+
+def load(path: str | Path | None) -> Config:
+    """Read and validate a TOML file; None gives the defaults."""
+    if path is None:
+        return Config()
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text())
+    except FileNotFoundError:
+        raise ConfigError([f"file not found (create it from systemd/edge-emotion.toml)"], str(p)) from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError([f"not valid TOML: {e}"], str(p)) from None
+    return from_dict(data, str(p))
+
+
+def override(cfg: Config, dotted: dict[str, Any]) -> Config:
+    """Apply command-line overrides given as {'section.key': value}, validated like the file."""
+    data = dataclasses.asdict(cfg)
+    for key, value in dotted.items():
+        section, _, name = key.partition(".")
+        data.setdefault(section, {})[name] = value
+    return from_dict(data, "command line")
+
+
+def describe() -> str:
+    """Every key with its default and description, as commented TOML."""
+    lines = []
+    for sec in dataclasses.fields(Config):
+        lines.append(f"[{sec.name}]")
+        for f in dataclasses.fields(sec.default_factory):
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            lines.append(f"# {f.metadata['doc']}")
+            lines.append(f"{f.name} = {_toml(default)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml(x) for x in v) + "]"
+    return repr(v)

@@ -1,0 +1,14 @@
+"""Label sets of the project, in their one canonical order and spelling."""
+
+# FER2013 class order (its `emotion` column 0..6); every face model uses it.
+FACE_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+
+# Speech labels: Emo-DB's seven classes under the project's names.
+VOICE_LABELS = ("angry", "bored", "disgust", "fear", "happy", "sad", "neutral")
+
+# Emo-DB emotion letter (German initial) -> project label.
+EMODB_LETTERS = {"W": "angry", "L": "bored", "E": "disgust", "A": "fear", "F": "happy", "T": "sad", "N": "neutral"}
+
+# Fusion works over the union of both sets; face labels first, so a face-only
+# result reads the same as the face model's own output.
+FUSED_LABELS = FACE_LABELS + ("bored",)

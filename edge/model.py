@@ -1,0 +1,56 @@
+"""A model artifact plus its description: float in, float probabilities out."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .backends import open_backend
+from .description import DescriptionError, ModelDescription
+
+logger = logging.getLogger(__name__)
+
+
+class Model:
+    """Loads the backend once; `predict` quantizes the input and dequantizes the output when the model is int8."""
+
+    def __init__(self, path: str | Path, backend: str | None = None, threads: int = 1,
+                 providers: Sequence[str] | None = None) -> None:
+        self.path = Path(path)
+        self.description = ModelDescription.load(self.path)
+        self.backend = open_backend(self.path, backend=backend, threads=threads, providers=providers)
+        self.labels = self.description.labels
+        inp, out = self.backend.inputs[0], self.backend.outputs[0]
+        # The interpreter's own quantization is authoritative; the description must agree with it.
+        if inp.scale and self.description.input.scale and not np.isclose(inp.scale, self.description.input.scale):
+            raise DescriptionError(f"{self.path.name}: description input scale {self.description.input.scale} "
+                                   f"differs from the model's {inp.scale}; the sidecar belongs to another model")
+        self._in, self._out = inp, out
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return self._in.shape
+
+    def quantize(self, x: np.ndarray) -> np.ndarray:
+        """Float input -> the model's input dtype."""
+        if self._in.scale:
+            info = np.iinfo(self._in.dtype)
+            q = np.round(x / self._in.scale + self._in.zero_point)
+            return np.clip(q, info.min, info.max).astype(self._in.dtype)
+        return x.astype(self._in.dtype, copy=False)
+
+    def dequantize(self, y: np.ndarray) -> np.ndarray:
+        if self._out.scale:
+            return (y.astype(np.float32) - self._out.zero_point) * self._out.scale
+        return y.astype(np.float32, copy=False)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Batch of preprocessed float inputs -> (N, classes) float probabilities."""
+        return self.dequantize(self.backend.run(self.quantize(x))[0])
+
+    def predict_raw(self, xq: np.ndarray) -> np.ndarray:
+        """Batch already in the input dtype -> raw output (for benchmarks)."""
+        return self.backend.run(xq)[0]

@@ -1,0 +1,22 @@
+"""The publisher interface: results leave the device through one of these."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+
+class Publisher(ABC):
+    """`publish` must never block the inference loop nor raise into it."""
+
+    name = "base"
+
+    @abstractmethod
+    def publish(self, result: dict[str, Any]) -> None:
+        """Send one result (the documented JSON object, as a dict)."""
+
+    def publish_stats(self, stats: dict[str, Any]) -> None:
+        """Periodic health figures; publishers without a stats channel ignore them."""
+
+    def close(self, timeout: float = 1.0) -> None:
+        """Flush what can be flushed within `timeout` seconds and release resources."""
