@@ -1,0 +1,246 @@
+"""Video capture that never blocks inference: a producer thread keeps only the latest frame.
+
+Sources: camera index or /dev/videoN (V4L2), video files, rtsp/http URLs, GStreamer
+pipelines (OpenCV's CAP_GSTREAMER) and the Raspberry Pi camera through picamera2.
+A lost camera is reopened with exponential backoff; a file ends the stream.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Frame:
+    index: int  # position in the source (frames read, including dropped ones)
+    ts: float  # wall-clock time of capture (time.time())
+    pos_s: float  # position in the stream, seconds (file time for files, elapsed time for cameras)
+    image: np.ndarray  # BGR uint8
+    capture_ms: float  # time spent reading and decoding it
+
+
+class LatestFrame:
+    """One-slot holder: `put` replaces an unread frame (counted as dropped), `get` waits with a timeout."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._frame: Frame | None = None
+        self.dropped = 0
+        self.closed = False
+
+    def put(self, frame: Frame) -> None:
+        with self._cond:
+            if self._frame is not None:
+                self.dropped += 1
+            self._frame = frame
+            self._cond.notify()
+
+    def get(self, timeout: float) -> Frame | None:
+        with self._cond:
+            if self._frame is None and not self.closed:
+                self._cond.wait(timeout)
+            frame, self._frame = self._frame, None
+            return frame
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+
+class VideoSource(ABC):
+    """One camera or stream; `read` returns a BGR frame or None when the stream has ended or failed."""
+
+    is_file = False
+    fps = 0.0
+
+    @abstractmethod
+    def open(self) -> None: ...
+
+    @abstractmethod
+    def read(self) -> np.ndarray | None: ...
+
+    def position_s(self) -> float | None:
+        """File position in seconds where the source knows it."""
+        return None
+
+    def close(self) -> None: ...
+
+
+class OpenCVSource(VideoSource):
+    """Camera index, device path, file, URL or GStreamer pipeline through cv2.VideoCapture."""
+
+    def __init__(self, spec: str, width: int = 640, height: int = 480, fps: float = 30.0) -> None:
+        self.spec, self.width, self.height, self.req_fps = spec, width, height, fps
+        self.is_file = Path(spec).is_file()
+        self.cap: cv2.VideoCapture | None = None
+
+    def open(self) -> None:
+        spec = self.spec
+        if spec.isdigit():
+            cap = cv2.VideoCapture(int(spec), cv2.CAP_V4L2 if hasattr(cv2, "CAP_V4L2") else cv2.CAP_ANY)
+        elif "!" in spec:  # GStreamer pipeline string, e.g. the Jetson CSI nvarguscamerasrc pipeline
+            cap = cv2.VideoCapture(spec, cv2.CAP_GSTREAMER)
+        else:
+            cap = cv2.VideoCapture(spec)
+        if not cap.isOpened():
+            cap.release()
+            hint = ("the file is missing or not a video OpenCV can decode" if not spec.startswith(("/dev/", "rtsp", "http"))
+                    and not spec.isdigit() else "check the device exists, the user is in the 'video' group, and nothing else holds it")
+            raise OSError(f"cannot open video source {spec!r}: {hint}")
+        if not self.is_file:
+            cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
+            cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
+            cap.set(cv2.CAP_PROP_FPS, self.req_fps)
+            cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # a camera's own queue would hand us stale frames
+        self.fps = cap.get(cv2.CAP_PROP_FPS) or self.req_fps
+        self.cap = cap
+
+    def read(self) -> np.ndarray | None:
+        ok, frame = self.cap.read()
+        return frame if ok else None
+
+    def position_s(self) -> float | None:
+        return self.cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 if self.is_file else None
+
+    def grab(self) -> bool:
+        """Skip one frame without decoding it (files played in real time)."""
+        return self.cap.grab()
+
+    def close(self) -> None:
+        if self.cap is not None:
+            self.cap.release()
+            self.cap = None
+
+
+class Picamera2Source(VideoSource):
+    """Raspberry Pi camera (libcamera) through picamera2, imported only when chosen."""
+
+    def __init__(self, width: int = 640, height: int = 480, fps: float = 30.0) -> None:
+        self.width, self.height, self.fps = width, height, fps
+        self.cam = None
+
+    def open(self) -> None:
+        try:
+            from picamera2 import Picamera2
+        except ImportError:
+            raise OSError("video.source = 'picamera2' needs picamera2: sudo apt install python3-picamera2 "
+                          "(and create the venv with --system-site-packages)") from None
+        self.cam = Picamera2()
+        # BGR888 in libcamera's naming is what OpenCV calls BGR; buffer_count=2 keeps latency low.
+        config = self.cam.create_video_configuration(main={"size": (self.width, self.height), "format": "BGR888"},
+                                                     buffer_count=2, controls={"FrameRate": self.fps})
+        self.cam.configure(config)
+        self.cam.start()
+
+    def read(self) -> np.ndarray | None:
+        return self.cam.capture_array("main")
+
+    def close(self) -> None:
+        if self.cam is not None:
+            self.cam.stop()
+            self.cam.close()
+            self.cam = None
+
+
+def make_video_source(spec: str, width: int = 640, height: int = 480, fps: float = 30.0) -> VideoSource:
+    if spec == "picamera2":
+        return Picamera2Source(width, height, fps)
+    return OpenCVSource(spec, width, height, fps)
+
+
+class VideoCapture:
+    """Producer thread: reads frames into a LatestFrame; reopens a lost camera with backoff."""
+
+    def __init__(self, source: VideoSource, stop: threading.Event, realtime: bool = True, loop: bool = False,
+                 reconnect_max_s: float = 30.0) -> None:
+        self.source, self.stop, self.realtime, self.loop = source, stop, realtime, loop
+        self.reconnect_max_s = reconnect_max_s
+        self.latest = LatestFrame()
+        self.ended = threading.Event()
+        self.frames = 0
+        self.reconnects = 0
+        self.error: str | None = None
+        self._thread = threading.Thread(target=self._run, name="video-capture", daemon=True)
+
+    @property
+    def dropped(self) -> int:
+        return self.latest.dropped
+
+    def start(self) -> "VideoCapture":
+        self.source.open()  # the first open fails loudly: a wrong source is a config error
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        t0 = time.monotonic()
+        backoff = 0.5
+        try:
+            while not self.stop.is_set():
+                if self.source.is_file and self.realtime and self.source.fps > 0:
+                    # Real-time playback: skip (without decoding) frames whose time has passed.
+                    due = self.frames / self.source.fps
+                    now = time.monotonic() - t0
+                    if due > now:
+                        self.stop.wait(due - now)
+                    elif now - due > 1.0 / self.source.fps and isinstance(self.source, OpenCVSource):
+                        if self.source.grab():
+                            self.frames += 1
+                            self.latest.dropped += 1
+                            continue
+                start = time.perf_counter()
+                image = self.source.read()
+                if image is None:
+                    if self.source.is_file:
+                        if self.loop:
+                            self.source.close()
+                            self.source.open()
+                            t0, self.frames = time.monotonic(), 0
+                            continue
+                        break
+                    backoff = self._reopen(backoff)
+                    continue
+                backoff = 0.5
+                pos = self.source.position_s()
+                if pos is None or pos <= 0:
+                    pos = self.frames / self.source.fps if self.source.is_file and self.source.fps else time.monotonic() - t0
+                self.latest.put(Frame(self.frames, time.time(), pos, image, (time.perf_counter() - start) * 1e3))
+                self.frames += 1
+                if not self.realtime and self.source.is_file:
+                    # Offline processing of a file: wait until the consumer took the frame.
+                    while self.latest._frame is not None and not self.stop.is_set():
+                        time.sleep(0.001)
+        except Exception as e:  # noqa: BLE001 - a capture failure must reach the loop, not kill the process
+            self.error = f"video capture failed: {e}"
+            logger.exception("video capture failed")
+        finally:
+            self.ended.set()
+            self.latest.close()
+
+    def _reopen(self, backoff: float) -> float:
+        logger.warning("video source %s lost; reopening in %.1f s", getattr(self.source, "spec", self.source), backoff)
+        self.source.close()
+        if self.stop.wait(backoff):
+            return backoff
+        try:
+            self.source.open()
+            self.reconnects += 1
+            logger.info("video source reopened")
+        except OSError as e:
+            logger.warning("%s", e)
+        return min(backoff * 2, self.reconnect_max_s)
+
+    def join(self, timeout: float = 1.0) -> None:
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        self.source.close()
