@@ -28,9 +28,10 @@ class RingBuffer:
 
     def write(self, x: np.ndarray) -> None:
         x = np.asarray(x, np.float32).ravel()
-        if len(x) >= self.capacity:
-            x = x[-self.capacity:]
+        skipped = max(0, len(x) - self.capacity)  # only the newest `capacity` samples can be held
+        x = x[skipped:]
         with self._lock:
+            self.written += skipped
             start = self.written % self.capacity
             end = start + len(x)
             if end <= self.capacity:

@@ -1,0 +1,80 @@
+"""Models loaded once, and the per-frame work shared by the live loop and `infer`."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Sequence
+
+import numpy as np
+
+from .classify import FaceClassifier, FaceResult
+from .config import Config
+from .fuse import Fuser, to_fused
+from .paths import FACE_MODEL, VOICE_MODEL, model_path
+
+logger = logging.getLogger(__name__)
+
+
+class Analyzer:
+    """Face detector, face classifier, voice classifier and fuser, built from the config."""
+
+    def __init__(self, cfg: Config, video: bool = True, audio: bool = True) -> None:
+        m = cfg.models
+        backend = None if m.backend == "auto" else m.backend
+        t0 = time.perf_counter()
+        self.cfg = cfg
+        self.face = self.detector = self.voice = None
+        if video:
+            from .detect import make_detector
+
+            self.face = FaceClassifier(model_path(m.face, FACE_MODEL), backend=backend, threads=m.threads,
+                                       providers=m.providers)
+            self.detector = make_detector(cfg.detect.detector, min_score=cfg.detect.min_score, threads=m.threads,
+                                          backend=backend if backend != "onnxruntime" else None)
+        if audio:
+            from .audio.voice import VoiceClassifier
+
+            self.voice = VoiceClassifier(model_path(m.voice, VOICE_MODEL), backend=backend, threads=m.threads,
+                                         providers=m.providers)
+        f = cfg.fusion
+        self.fuser = Fuser(f.face_weight, f.voice_weight, f.text_weight, f.smoothing)
+        self.load_s = time.perf_counter() - t0
+
+    def detect(self, image: np.ndarray, timing: dict[str, float]) -> list[tuple[tuple[float, ...], float]]:
+        """Boxes (x, y, w, h) and scores of the faces worth classifying, largest first."""
+        t = time.perf_counter()
+        dets = self.detector.detect(image)
+        d = self.cfg.detect
+        boxes = [(tuple(det.box.to_list()), float(det.score)) for det in dets]
+        boxes = [b for b in boxes if min(b[0][2], b[0][3]) >= d.min_face_px]
+        boxes.sort(key=lambda b: b[0][2] * b[0][3], reverse=True)
+        timing["detect"] = (time.perf_counter() - t) * 1e3
+        return boxes[: d.max_faces]
+
+    def classify(self, crops: Sequence[np.ndarray], boxes: Sequence[Sequence[float]], scores: Sequence[float],
+                 timing: dict[str, float]) -> list[FaceResult]:
+        t = time.perf_counter()
+        x = self.face.preprocess(crops)
+        t1 = time.perf_counter()
+        probs = self.face.predict(x)
+        timing["preprocess"] = (t1 - t) * 1e3
+        timing["classify"] = (time.perf_counter() - t1) * 1e3
+        return self.face.results(boxes, scores, probs)
+
+    def faces(self, image: np.ndarray, timing: dict[str, float]) -> list[FaceResult]:
+        """Detect, crop with the model's margin, classify all faces in one call."""
+        found = self.detect(image, timing)
+        if not found:
+            timing.setdefault("preprocess", 0.0)
+            timing.setdefault("classify", 0.0)
+            return []
+        boxes = [b for b, _ in found]
+        return self.classify(self.face.crops(image, boxes), boxes, [s for _, s in found], timing)
+
+    def face_part(self, faces: Sequence[FaceResult]) -> np.ndarray | None:
+        """The fused-label vector of the primary face (the largest, listed first)."""
+        return to_fused(faces[0].probs, self.face.labels) if faces else None
+
+    def voice_part(self, probs: np.ndarray | None) -> np.ndarray | None:
+        return None if probs is None else to_fused(probs, self.voice.labels)

@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+
+from edge.fuse import Fuser, to_fused
+from edge.labels import FACE_LABELS, FUSED_LABELS, VOICE_LABELS
+
+
+def onehot(labels, name):
+    v = np.zeros(len(labels), np.float32)
+    v[labels.index(name)] = 1.0
+    return v
+
+
+def test_label_mapping_keeps_shared_labels_and_zeroes_missing_ones():
+    face = to_fused(onehot(FACE_LABELS, "surprise"), FACE_LABELS)
+    voice = to_fused(onehot(VOICE_LABELS, "bored"), VOICE_LABELS)
+    assert FUSED_LABELS[int(np.argmax(face))] == "surprise"
+    assert FUSED_LABELS[int(np.argmax(voice))] == "bored"
+    # every shared label lands on the same fused index from both sides
+    for label in set(FACE_LABELS) & set(VOICE_LABELS):
+        assert np.argmax(to_fused(onehot(FACE_LABELS, label), FACE_LABELS)) == \
+            np.argmax(to_fused(onehot(VOICE_LABELS, label), VOICE_LABELS)) == FUSED_LABELS.index(label)
+
+
+def test_unknown_label_is_refused():
+    with pytest.raises(ValueError, match="contempt"):
+        to_fused([1.0], ["contempt"])
+
+
+def test_weighted_sum_with_default_weights():
+    fuser = Fuser(0.5, 0.3, 0.2, smoothing=0.0)
+    face = to_fused(onehot(FACE_LABELS, "happy"), FACE_LABELS)
+    voice = to_fused(onehot(VOICE_LABELS, "sad"), VOICE_LABELS)
+    fused = fuser.update({"face": face, "voice": voice})
+    # weights renormalised over the two present modalities: 0.5/0.8 and 0.3/0.8
+    assert fused.probs[FUSED_LABELS.index("happy")] == pytest.approx(0.625)
+    assert fused.probs[FUSED_LABELS.index("sad")] == pytest.approx(0.375)
+    assert fused.emotion == "happy" and fused.sources == ("face", "voice")
+    assert fused.probs.sum() == pytest.approx(1.0)
+
+
+def test_absent_modality_renormalises_to_the_other():
+    fuser = Fuser(smoothing=0.0)
+    voice = to_fused(onehot(VOICE_LABELS, "angry"), VOICE_LABELS)
+    fused = fuser.update({"face": None, "voice": voice})
+    assert fused.probs[FUSED_LABELS.index("angry")] == pytest.approx(1.0)
+    assert fused.sources == ("voice",)
+
+
+def test_text_counts_when_present():
+    fuser = Fuser(0.5, 0.3, 0.2, smoothing=0.0)
+    face = to_fused(onehot(FACE_LABELS, "happy"), FACE_LABELS)
+    text = to_fused(onehot(FACE_LABELS, "neutral"), FACE_LABELS)
+    fused = fuser.update({"face": face, "voice": None, "text": text})
+    assert fused.probs[FUSED_LABELS.index("neutral")] == pytest.approx(0.2 / 0.7)
+
+
+def test_smoothing_is_exponential_and_nothing_present_resets():
+    fuser = Fuser(smoothing=0.6)
+    happy = to_fused(onehot(FACE_LABELS, "happy"), FACE_LABELS)
+    sad = to_fused(onehot(FACE_LABELS, "sad"), FACE_LABELS)
+    fuser.update({"face": happy})
+    f = fuser.update({"face": sad})
+    assert f.probs[FUSED_LABELS.index("happy")] == pytest.approx(0.6)
+    assert f.probs[FUSED_LABELS.index("sad")] == pytest.approx(0.4)
+    assert f.emotion == "happy"
+    empty = fuser.update({"face": None, "voice": None})
+    assert empty.emotion is None and empty.probs is None
+    assert fuser.update({"face": sad}).emotion == "sad"  # no memory of the earlier happiness
+
+
+def test_bad_smoothing_rejected():
+    with pytest.raises(ValueError):
+        Fuser(smoothing=1.0)
