@@ -43,14 +43,13 @@ class Analyzer:
 
     def detect(self, image: np.ndarray, timing: dict[str, float]) -> list[tuple[tuple[float, ...], float]]:
         """Boxes (x, y, w, h) and scores of the faces worth classifying, largest first."""
+        from .detect.base import keep
+
         t = time.perf_counter()
-        dets = self.detector.detect(image)
         d = self.cfg.detect
-        boxes = [(tuple(det.box.to_list()), float(det.score)) for det in dets]
-        boxes = [b for b in boxes if min(b[0][2], b[0][3]) >= d.min_face_px]
-        boxes.sort(key=lambda b: b[0][2] * b[0][3], reverse=True)
+        dets = keep(self.detector.detect(image), d.max_faces, d.min_face_px)
         timing["detect"] = (time.perf_counter() - t) * 1e3
-        return boxes[: d.max_faces]
+        return [(tuple(det.box.to_list()), float(det.score)) for det in dets]
 
     def classify(self, crops: Sequence[np.ndarray], boxes: Sequence[Sequence[float]], scores: Sequence[float],
                  timing: dict[str, float]) -> list[FaceResult]:
