@@ -1,0 +1,1 @@
+"""edge-bench: latency and accuracy reports that say what they ran on."""

@@ -1,0 +1,152 @@
+"""`edge-bench`: model and pipeline latency reports, report comparison, and the flashing gate."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+from . import report as rep
+
+logger = logging.getLogger("edge.bench")
+
+EXIT_BELOW_FLOOR = 3  # distinct from argparse's 2, so a flashing script can tell "too inaccurate" from "bad call"
+
+
+def _threads(text: str) -> list[int]:
+    try:
+        values = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--threads takes comma-separated integers like 1,2,4, not {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"--threads needs counts >= 1, got {text!r}")
+    return values
+
+
+def _fraction(text: str) -> float:
+    v = float(text)
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"--min-accuracy is a fraction in 0..1 (0.6 for 60 %), not {text}")
+    return v
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, help="write JSON, CSV, Markdown and a PNG plot into this folder")
+    p.add_argument("--compare", type=Path, metavar="OLD.json", help="print new/old for every figure of an earlier report")
+    p.add_argument("-v", "--verbose", action="store_true", help="log each case as it runs")
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="edge-bench", description=__doc__)
+    sub = ap.add_subparsers(dest="mode", required=True)
+
+    m = sub.add_parser("models", help="latency of every shipped (or given) model file per backend and thread count")
+    m.add_argument("--model", action="append", default=[], metavar="PATH", help="model file (repeatable); default: every file in edge/models/")
+    m.add_argument("--backend", action="append", default=[], help="litert, tflite-runtime or onnxruntime (repeatable); default: every backend that reads the format")
+    m.add_argument("--threads", type=_threads, default=[1], help="thread counts to sweep, e.g. 1,2,4 (default 1)")
+    m.add_argument("--min-time", type=float, default=2.0, help="seconds of timed runs per case (default 2)")
+    m.add_argument("--warmup", type=float, default=0.5, help="seconds of warm-up runs per case (default 0.5)")
+    m.add_argument("--accuracy", type=Path, metavar="DATA", help="FER2013 CSV (face models, PrivateTest) or Emo-DB folder (voice models)")
+    m.add_argument("--min-accuracy", type=_fraction, metavar="X", help=f"exit {EXIT_BELOW_FLOOR} when any evaluated model scores below X")
+    m.add_argument("--limit", type=int, help="evaluate only the first N samples of DATA (quick checks)")
+    _common(m)
+
+    p = sub.add_parser("pipeline", help="per-stage latency of the real runtime loop on a source")
+    p.add_argument("--source", default="sample", help="video source as for `edge-emotion run` (default: the demo clip)")
+    p.add_argument("--audio", default=None, help="audio source (default: the video source's own audio for the demo clip)")
+    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: the end of a file)")
+    p.add_argument("--config", type=Path, help="TOML config as for `edge-emotion run`")
+    _common(p)
+
+    c = sub.add_parser("compare", help="new/old for every figure of two stored reports")
+    c.add_argument("old", type=Path)
+    c.add_argument("new", type=Path)
+
+    sub.add_parser("system", help="print what this machine is (CPU, clocks, temperature, versions)")
+    return ap
+
+
+def new_report(mode: str, argv: Sequence[str], settings: dict[str, Any]) -> dict[str, Any]:
+    from .system import system_info
+
+    return {"schema": rep.SCHEMA, "mode": mode, "command": shlex.join(["edge-bench", *argv]),
+            "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "settings": settings,
+            "system": system_info(), "results": []}
+
+
+def run_models(args: argparse.Namespace, argv: Sequence[str]) -> tuple[dict[str, Any], dict, int]:
+    from .models import Artifact, bench_models, shipped_models
+
+    paths = args.model or shipped_models()
+    if not paths:
+        raise SystemExit("edge-bench: no model files in edge/models/ and none given; pass --model PATH")
+    for p in paths:  # every path checked before the first (long) case runs
+        try:
+            Artifact.load(p)
+        except (OSError, ValueError) as e:
+            raise SystemExit(f"edge-bench: {e}") from None
+    if args.min_accuracy is not None and args.accuracy is None:
+        raise SystemExit("edge-bench: --min-accuracy needs --accuracy DATA (a FER2013 CSV or an Emo-DB folder)")
+    report = new_report("models", argv, {"threads": args.threads, "min_time_s": args.min_time, "warmup_s": args.warmup,
+                                         "backends": args.backend or "all that read the format"})
+    t0 = time.perf_counter()
+    report["results"], samples = bench_models(paths, threads=args.threads, backends=args.backend or None,
+                                              min_time=args.min_time, warmup_time=args.warmup)
+    status = 0
+    if args.accuracy is not None:
+        from .accuracy import gate
+
+        report["accuracy"] = gate(paths, args.accuracy, args.min_accuracy, limit=args.limit)
+        if any(not a["passed"] for a in report["accuracy"]):
+            status = EXIT_BELOW_FLOOR
+    report["duration_s"] = time.perf_counter() - t0
+    return report, samples, status
+
+
+def run_pipeline(args: argparse.Namespace, argv: Sequence[str]) -> tuple[dict[str, Any], dict, int]:
+    from .pipeline import bench_pipeline
+
+    report = new_report("pipeline", argv, {"source": args.source, "audio": args.audio, "duration_s": args.duration,
+                                           "config": str(args.config) if args.config else None})
+    t0 = time.perf_counter()
+    report["results"], report["summary"], samples = bench_pipeline(args.source, audio=args.audio,
+                                                                  duration=args.duration, config=args.config)
+    report["duration_s"] = time.perf_counter() - t0
+    return report, samples, 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if args.mode == "compare":
+        print(rep.compare_text(rep.load(args.old), rep.load(args.new)))
+        return 0
+    if args.mode == "system":
+        from .system import system_info
+
+        print("\n".join(rep.system_lines(system_info())))
+        return 0
+    old = rep.load(args.compare) if args.compare else None  # fail before a long run, not after it
+    report, samples, status = (run_models if args.mode == "models" else run_pipeline)(args, argv)
+    print(rep.summary_text(report), end="")
+    print(rep.table(report["results"], report["mode"]))
+    for a in report.get("accuracy", []):
+        print(f"accuracy {a['model']} on {a['data']}: {a['accuracy']:.4f} (n={a['n']}), floor {a['floor']}: "
+              f"{'pass' if a['passed'] else 'FAIL'}")
+    if args.out:
+        for path in rep.write_all(report, samples, args.out):
+            print(f"wrote {path}")
+    if old is not None:
+        print(rep.compare_text(old, report))
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""Model mode: every artifact x backend x thread count, each case in its own process."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from edge.backends import SUFFIXES, BackendUnavailable, backend_class
+from edge.description import DescriptionError, ModelDescription
+from edge.paths import MODELS_DIR
+
+from .stats import summarize
+from .system import sha256
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A model file and what its sidecar (if any) says about it."""
+
+    path: Path
+    name: str
+    task: str
+    precision: str
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Artifact":
+        p = Path(path)
+        if not p.is_file():
+            raise FileNotFoundError(f"model file {p} not found; give a .tflite or .onnx path, or none for every shipped model")
+        if p.suffix not in SUFFIXES:
+            raise ValueError(f"{p.name}: not a model file (use .tflite or .onnx)")
+        try:
+            d = ModelDescription.load(p)
+            return cls(p, d.name, d.task, d.precision)
+        except DescriptionError:  # BlazeFace and third-party files may come without a sidecar
+            return cls(p, p.stem, "face-detection" if "blazeface" in p.stem else "?", "?")
+
+
+def shipped_models(folder: Path = MODELS_DIR) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES) if folder.is_dir() else []
+
+
+def backends_for(path: Path, wanted: Sequence[str] | None) -> list[str]:
+    """Backends that read this format: the wanted ones, or all (missing ones get a marked row)."""
+    readers = SUFFIXES[path.suffix]
+    return [b for b in readers if not wanted or b in wanted]
+
+
+def backend_missing(name: str) -> str | None:
+    """None when the backend's library imports, else the error that names the package."""
+    try:
+        backend_class(name)
+        return None
+    except BackendUnavailable as e:
+        return str(e)
+
+
+def run_in_child(case: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """Run one case through `python -m edge.bench.worker`; a crash or hang becomes an error."""
+    try:
+        proc = subprocess.run([sys.executable, "-m", "edge.bench.worker", json.dumps(case)],
+                              capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": f"worker exited {proc.returncode}: {tail}"}
+    return json.loads(lines[-1])
+
+
+def bench_models(paths: Sequence[str | Path], threads: Sequence[int] = (1,), backends: Sequence[str] | None = None,
+                 min_time: float = 2.0, warmup_time: float = 0.5) -> tuple[list[dict[str, Any]], dict[str, list[float]]]:
+    """Rows for the report, and the timed samples of each ok row (for the plot)."""
+    rows, samples = [], {}
+    missing = {name: backend_missing(name) for name in {b for bs in SUFFIXES.values() for b in bs}}
+    for path in paths:
+        art = Artifact.load(path)
+        base = {"model": art.path.name, "name": art.name, "task": art.task, "precision": art.precision,
+                "format": art.path.suffix.lstrip("."), "size_kb": round(art.path.stat().st_size / 1024, 1),
+                "sha256": sha256(art.path)}
+        chosen = backends_for(art.path, backends)
+        if not chosen:
+            logger.warning("%s: none of %s reads %s files; skipped", art.path.name, ", ".join(backends or []), art.path.suffix)
+        for backend in chosen:
+            if missing[backend]:
+                rows.append({"id": f"{art.path.name}|{backend}|-", **base, "backend": backend, "threads": None,
+                             "status": "missing", "error": missing[backend]})
+                logger.info("%s: %s", art.path.name, missing[backend])
+                continue
+            for n in threads:
+                case = {"path": str(art.path), "backend": backend, "threads": int(n), "min_time": min_time,
+                        "warmup_time": warmup_time}
+                logger.info("%s on %s, %d thread(s)", art.path.name, backend, n)
+                result = run_in_child(case, timeout=120 + 5 * (min_time + warmup_time))
+                row = {"id": f"{art.path.name}|{backend}|{n}", **base, "backend": backend, "threads": int(n)}
+                if "error" in result:
+                    rows.append({**row, "status": "failed", "error": result["error"]})
+                    logger.warning("%s on %s failed: %s", art.path.name, backend, result["error"])
+                    continue
+                times = result.pop("samples_ms")
+                rows.append({**row, "status": "ok", **result, **summarize(times)})
+                samples[row["id"]] = times
+    return rows, samples

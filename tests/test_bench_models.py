@@ -1,0 +1,152 @@
+"""edge-bench model mode, report output and --compare, on the shipped model files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from edge.bench import cli
+from edge.bench.models import shipped_models
+from edge.bench.stats import ratios, summarize
+from edge.bench.system import sha256, system_info
+
+QUICK = ["--min-time", "0.05", "--warmup", "0.01"]  # enough for the >= 20 timed runs each case makes
+
+
+@pytest.fixture(scope="module")
+def tflite_models():
+    models = [p for p in shipped_models() if p.suffix == ".tflite"]
+    assert models, "edge/models/ ships no .tflite file"
+    return models
+
+
+@pytest.fixture(scope="module")
+def stored_reports(tmp_path_factory, tflite_models):
+    """Two real back-to-back runs of the smallest shipped model, written with --out."""
+    model = min(tflite_models, key=lambda p: p.stat().st_size)
+    dirs = []
+    for name in ("a", "b"):
+        out = tmp_path_factory.mktemp(name)
+        assert cli.main(["models", "--model", str(model), "--backend", "litert", *QUICK, "--out", str(out)]) == 0
+        dirs.append(out)
+    return model, dirs
+
+
+def test_summarize_percentiles_of_known_samples():
+    s = summarize([4.0, 1.0, 3.0, 2.0])
+    assert s["p50_ms"] == 2.5 and s["min_ms"] == 1.0 and s["max_ms"] == 4.0 and s["n"] == 4
+    assert s["std_ms"] == pytest.approx(np.std([1, 2, 3, 4], ddof=1))
+    assert summarize([]) == {"n": 0}
+
+
+def test_ratios_match_rows_by_id_and_skip_identifiers():
+    old = [{"id": "m|litert|1", "threads": 1, "p50_ms": 2.0, "status": "ok"}, {"id": "gone", "p50_ms": 1.0}]
+    new = [{"id": "m|litert|1", "threads": 1, "p50_ms": 1.0, "status": "ok"}, {"id": "added", "p50_ms": 5.0}]
+    assert ratios(old, new) == [{"id": "m|litert|1", "figure": "p50_ms", "old": 2.0, "new": 1.0, "ratio": 0.5}]
+
+
+def test_system_info_names_machine_and_versions():
+    info = system_info()
+    assert info["cores_logical"] >= 1 and info["python"].count(".") == 2
+    assert "numpy" in info["libraries"] and "ai-edge-litert" in info["libraries"]
+    for key in ("governor", "temperature_c", "throttled", "power_mode"):  # present even when unreadable
+        assert key in info
+
+
+def test_models_mode_on_shipped_models_writes_every_format(stored_reports, tflite_models, capsys):
+    model, (out, _) = stored_reports
+    report = json.loads((out / "models.json").read_text())
+    ok = [r for r in report["results"] if r["status"] == "ok"]
+    assert [r["model"] for r in ok] == [model.name] and ok[0]["threads"] == 1
+    r = ok[0]
+    assert r["n"] >= 20 and 0 < r["min_ms"] <= r["p50_ms"] <= r["p90_ms"] <= r["p99_ms"] <= r["max_ms"]
+    assert r["init_ms"] > 0 and r["first_ms"] > 0 and r["throughput_ips"] > 0 and r["rss_mb"] > 0
+    assert r["sha256"] == sha256(model)
+    assert report["command"].startswith("edge-bench models --model")
+    assert report["system"]["cpu"] and report["system"]["libraries"]["numpy"]
+    md = (out / "models.md").read_text()
+    assert report["command"] in md and "What it ran on" in md and r["sha256"] in md
+    header = (out / "models.csv").read_text().splitlines()[0].split(",")
+    assert {"id", "p50_ms", "p99_ms", "rss_added_mb"} <= set(header)
+    try:
+        import matplotlib  # noqa: F401
+        assert (out / "models.png").read_bytes()[:4] == b"\x89PNG"
+    except ImportError:
+        assert not (out / "models.png").exists()
+
+
+def test_models_mode_default_runs_every_shipped_model_and_thread_count(tmp_path, tflite_models):
+    assert cli.main(["models", "--threads", "1,2", "--backend", "litert", *QUICK, "--out", str(tmp_path)]) == 0
+    rows = json.loads((tmp_path / "models.json").read_text())["results"]
+    assert {(r["model"], r["threads"]) for r in rows} == {(p.name, n) for p in tflite_models for n in (1, 2)}
+    assert all(r["status"] == "ok" for r in rows)
+
+
+def test_missing_backend_is_marked_and_the_run_goes_on(tmp_path, tflite_models, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "tflite_runtime", None)  # makes `import tflite_runtime` fail, as on a bare device
+    model = tflite_models[0]
+    assert cli.main(["models", "--model", str(model), *QUICK, "--out", str(tmp_path)]) == 0
+    rows = {r["backend"]: r for r in json.loads((tmp_path / "models.json").read_text())["results"]}
+    assert rows["tflite-runtime"]["status"] == "missing"
+    assert "pip install tflite-runtime" in rows["tflite-runtime"]["error"]
+    assert rows["litert"]["status"] == "ok"
+    assert "missing" in capsys.readouterr().out
+
+
+def test_failing_model_is_marked_failed_and_others_still_run(tmp_path, tflite_models):
+    broken = tmp_path / "broken.tflite"
+    broken.write_bytes(b"this is not a flatbuffer" * 10)
+    out = tmp_path / "out"
+    assert cli.main(["models", "--model", str(broken), "--model", str(tflite_models[0]), "--backend", "litert",
+                     *QUICK, "--out", str(out)]) == 0
+    rows = {r["model"]: r for r in json.loads((out / "models.json").read_text())["results"]}
+    assert rows["broken.tflite"]["status"] == "failed" and rows["broken.tflite"]["error"]
+    assert rows[tflite_models[0].name]["status"] == "ok"
+
+
+def test_compare_prints_new_over_old_for_every_figure(stored_reports, capsys):
+    _, (a, b) = stored_reports
+    assert cli.main(["compare", str(a / "models.json"), str(b / "models.json")]) == 0
+    text = capsys.readouterr().out
+    old = json.loads((a / "models.json").read_text())["results"][0]
+    new = json.loads((b / "models.json").read_text())["results"][0]
+    line = next(ln for ln in text.splitlines() if ln.split()[1:2] == ["p50_ms"])
+    assert float(line.split()[-1]) == pytest.approx(new["p50_ms"] / old["p50_ms"], abs=1e-3)
+    for figure in ("init_ms", "first_ms", "p90_ms", "p99_ms", "mean_ms", "std_ms", "throughput_ips", "rss_added_mb"):
+        assert f" {figure} " in text
+
+
+def test_compare_flag_after_a_run(stored_reports, capsys):
+    model, (a, _) = stored_reports
+    assert cli.main(["models", "--model", str(model), "--backend", "litert", *QUICK,
+                     "--compare", str(a / "models.json")]) == 0
+    assert "new/old" in capsys.readouterr().out
+
+
+def test_compare_refuses_a_file_that_is_not_a_report(tmp_path):
+    bad = tmp_path / "x.json"
+    bad.write_text('{"hello": 1}')
+    with pytest.raises(SystemExit, match="not an edge-bench report"):
+        cli.main(["compare", str(bad), str(bad)])
+    with pytest.raises(SystemExit, match="not found"):
+        cli.main(["compare", str(tmp_path / "none.json"), str(bad)])
+
+
+def test_bad_arguments_name_the_fix(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["models", "--threads", "0"])
+    assert "--threads needs counts >= 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="not found"):
+        cli.main(["models", "--model", "/nonexistent/face.tflite", *QUICK])
+
+
+def test_bench_imports_no_workstation_library(tflite_models):
+    code = ("import sys; from edge.bench import cli; "
+            f"cli.main(['models', '--model', {str(tflite_models[0])!r}, '--min-time', '0.02', '--warmup', '0.01']); "
+            "print('HEAVY', sorted(m for m in ('tensorflow', 'librosa', 'mediapipe', 'keras') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout
+    assert "HEAVY []" in out
