@@ -46,6 +46,11 @@ class Notifier:
         self._thread: threading.Thread | None = None
         self._warned = False
 
+    @classmethod
+    def from_env(cls, watchdog: bool = True) -> "Notifier":
+        """The notifier for this process, from the environment systemd gave it."""
+        return cls(os.environ, watchdog)
+
     @property
     def enabled(self) -> bool:
         return self.address is not None

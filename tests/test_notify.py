@@ -170,7 +170,7 @@ def test_watchdog_disabled_by_config(manager):
 
 def test_subprocess_reads_environment_and_its_own_watchdog_pid(manager):
     # As systemd does: WATCHDOG_PID is the main process's pid (`exec` keeps the shell's $$).
-    code = ("import time; from edge.notify import Notifier; n = Notifier(); n.ready(); "
+    code = ("import time; from edge.notify import Notifier; n = Notifier.from_env(); n.ready(); "
             "[(n.progress(), time.sleep(0.01)) for _ in range(60)]; n.stopping(); print(n.pings)")
     env = dict(os.environ, NOTIFY_SOCKET=manager.path, WATCHDOG_USEC="200000")
     out = subprocess.run(["sh", "-c", f'WATCHDOG_PID=$$ exec "{sys.executable}" -c "{code}"'],
