@@ -102,19 +102,26 @@ class MqttConfig:
     username: str = opt("", "user name for the broker")
     password: str = opt("", "password (prefer password_env or password_file; never logged)")
     password_env: str = opt("", "environment variable holding the password")
-    password_file: str = opt("", "file holding the password (systemd LoadCredential puts it in $CREDENTIALS_DIRECTORY)")
+    password_file: str = opt("", "file holding the password; a relative path is looked up in $CREDENTIALS_DIRECTORY "
+                                 "when systemd's LoadCredential= sets it")
     tls: bool = opt(False, "connect with TLS")
-    ca_file: str = opt("", "CA certificate file for TLS")
+    ca_file: str = opt("", "CA certificate file for TLS; empty: the system's CA store")
     cert_file: str = opt("", "client certificate for TLS (optional)")
-    key_file: str = opt("", "client key for TLS (optional)")
+    key_file: str = opt("", "client key for TLS (optional; empty: the key is in cert_file)")
     keepalive_s: int = opt(30, "MQTT keepalive in seconds", min=5)
-    qos_emotion: int = opt(0, "QoS of the emotion topic", min=0, max=2)
+    qos_emotion: int = opt(1, "QoS of the emotion topic (1: results queued during an outage are not lost)",
+                           min=0, max=2)
     qos_state: int = opt(1, "QoS of the retained state topic", min=0, max=2)
     qos_status: int = opt(1, "QoS of the retained status topic and the last will", min=0, max=2)
     qos_stats: int = opt(0, "QoS of the stats topic", min=0, max=2)
     retain_emotion: bool = opt(False, "retain the emotion topic")
+    state_confidence_step: float = opt(0.1, "also re-publish state when the fused confidence moved this much "
+                                            "(0: only when the emotion changes)", min=0, max=1)
     queue_size: int = opt(1000, "results kept while disconnected; when full the oldest are dropped and counted", min=1)
-    reconnect_min_s: float = opt(1.0, "first reconnect delay", min=0.1)
+    max_payload_bytes: int = opt(65536, "larger payloads are reported and dropped (0: no limit); keep it at or below the "
+                                        "broker's message_size_limit (MQTT 5 also learns its maximum packet size)",
+                                 min=0)
+    reconnect_min_s: float = opt(1.0, "first reconnect delay; it doubles up to reconnect_max_s", min=0.1)
     reconnect_max_s: float = opt(30.0, "longest reconnect delay", min=0.1)
     discovery: bool = opt(False, "publish Home Assistant MQTT discovery messages")
     discovery_prefix: str = opt("homeassistant", "Home Assistant discovery prefix")

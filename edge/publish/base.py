@@ -18,5 +18,9 @@ class Publisher(ABC):
     def publish_stats(self, stats: dict[str, Any]) -> None:
         """Periodic health figures; publishers without a stats channel ignore them."""
 
+    def stats(self) -> dict[str, Any]:
+        """Counters for the runtime's health report; empty when the publisher keeps none."""
+        return {}
+
     def close(self, timeout: float = 1.0) -> None:
         """Flush what can be flushed within `timeout` seconds and release resources."""

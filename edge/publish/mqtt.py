@@ -1,0 +1,329 @@
+"""MQTT publisher: asynchronous connect, automatic reconnect, retained status and state, a bounded outage queue."""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import os
+import re
+import socket
+import ssl
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from ..config import ConfigError, MqttConfig
+from .base import Publisher
+from .discovery import discovery_messages
+
+logger = logging.getLogger(__name__)
+
+PROTOCOLS = {"3.1.1": mqtt.MQTTv311, "5": mqtt.MQTTv5}
+# Bytes of a PUBLISH packet besides topic and payload, at most: fixed header 1 + remaining length 4 + topic length 2
+# + packet id 2 + MQTT 5 property length 4; counted against the broker's maximum packet size.
+PUBLISH_OVERHEAD = 13
+# CONNACK reason codes (paho maps the MQTT 3.1.1 return codes 4 and 5 onto these) that mean the credentials are wrong.
+BAD_CREDENTIALS = (134, 135)
+
+
+def read_password(cfg: MqttConfig) -> str | None:
+    """The password from exactly one of mqtt.password, mqtt.password_env and mqtt.password_file."""
+    given = [k for k in ("password", "password_env", "password_file") if getattr(cfg, k)]
+    if len(given) > 1:
+        raise ConfigError([f"set only one of {', '.join('mqtt.' + k for k in given)}"])
+    if given and not cfg.username:
+        raise ConfigError([f"mqtt.{given[0]} is set but mqtt.username is empty; "
+                           "MQTT sends a password only with a user name"])
+    if cfg.password_env:
+        if cfg.password_env not in os.environ:
+            raise ConfigError([f"mqtt.password_env = {cfg.password_env!r}: that environment variable is not set"])
+        return os.environ[cfg.password_env]
+    if cfg.password_file:
+        path = Path(cfg.password_file)
+        if not path.is_absolute() and os.environ.get("CREDENTIALS_DIRECTORY"):
+            path = Path(os.environ["CREDENTIALS_DIRECTORY"]) / path
+        try:
+            return path.read_text().rstrip("\r\n")
+        except OSError as e:
+            raise ConfigError([f"mqtt.password_file = {cfg.password_file!r}: cannot read {path} "
+                               f"({e.strerror})"]) from None
+    return cfg.password or None
+
+
+def topic_base(cfg: MqttConfig) -> tuple[str, str]:
+    """(device id, '<prefix>/<device id>'), checked for characters MQTT topics cannot carry."""
+    device = cfg.device_id or re.sub(r"[^A-Za-z0-9_.-]", "-", socket.gethostname())
+    if re.search(r"[+#/]", device) or not device:
+        raise ConfigError([f"mqtt.device_id = {device!r}: must be non-empty, without '+', '#' or '/'"])
+    if re.search(r"[+#]", cfg.prefix) or cfg.prefix.startswith("/") or cfg.prefix.endswith("/") or not cfg.prefix:
+        raise ConfigError([f"mqtt.prefix = {cfg.prefix!r}: must be non-empty, without '+', '#' or a leading or "
+                           "trailing '/'"])
+    return device, f"{cfg.prefix}/{device}"
+
+
+def _not_retry_noise(record: logging.LogRecord) -> bool:
+    # paho 2.2 logs this at ERROR on every retry while the broker is down; _on_connect_fail reports it once.
+    return not str(record.msg).startswith("Client is not connected")
+
+
+def _json(value: Any) -> Any:
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+class MqttPublisher(Publisher):
+    """Results to `<prefix>/<device>/{status,emotion,state,stats}`; `publish` never blocks and never raises."""
+
+    name = "mqtt"
+
+    def __init__(self, cfg: MqttConfig) -> None:
+        self.cfg = cfg
+        password = read_password(cfg)
+        self.device_id, base = topic_base(cfg)
+        self.topics = {k: f"{base}/{k}" for k in ("status", "emotion", "state", "stats")}
+        self.where = f"{cfg.host}:{cfg.port}"
+        # _lock guards the connection flag, the outage queue and the state; it may be held while calling paho.
+        # Counters have their own lock because paho calls on_publish while holding its message lock, which
+        # `publish` may be waiting for while it holds _lock.
+        self._lock = threading.Lock()
+        self._count_lock = threading.Lock()
+        self._queue: collections.deque[tuple[str, bytes, int, bool]] = collections.deque(maxlen=cfg.queue_size)
+        self._connected = False
+        self._closing = False
+        self._state: tuple[Any, float] | None = None
+        self._state_payload: bytes | None = None
+        self._broker_max_packet = 0  # MQTT 5 CONNACK "Maximum Packet Size"; 0: not announced
+        self._counts = dict(results=0, sent=0, delivered=0, dropped=0, rejected=0, refused=0, errors=0, connects=0,
+                            connect_failures=0)
+        self._last_error = ""
+
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=PROTOCOLS[cfg.protocol],
+                                  client_id=cfg.client_id or f"edge-emotion-{self.device_id}")
+        paho_logger = logging.getLogger(__name__ + ".paho")
+        paho_logger.addFilter(_not_retry_noise)  # a no-op when already added
+        self.client.enable_logger(paho_logger)
+        if cfg.username:
+            self.client.username_pw_set(cfg.username, password)
+        if cfg.tls:
+            self._set_tls()
+        self.client.will_set(self.topics["status"], "offline", qos=cfg.qos_status, retain=True)
+        self.client.reconnect_delay_set(cfg.reconnect_min_s, cfg.reconnect_max_s)
+        self.client.on_connect = self._on_connect
+        self.client.on_connect_fail = self._on_connect_fail
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_publish = self._on_publish
+        logger.info("MQTT: connecting to %s as %r, topics %s/...%s", self.where, cfg.username or "anonymous", base,
+                    " over TLS" if cfg.tls else "")
+        # connect_async + loop_start: the loop starts even when the broker is down and retries on its own.
+        self.client.connect_async(cfg.host, cfg.port, keepalive=cfg.keepalive_s)
+        self.client.loop_start()
+
+    def _set_tls(self) -> None:
+        files = {k: getattr(self.cfg, k) for k in ("ca_file", "cert_file", "key_file")}
+        for key, value in files.items():
+            if value and not Path(value).is_file():
+                raise ConfigError([f"mqtt.{key} = {value!r}: file not found"])
+        if files["key_file"] and not files["cert_file"]:
+            raise ConfigError(["mqtt.key_file is set but mqtt.cert_file is empty"])
+        try:
+            self.client.tls_set(ca_certs=files["ca_file"] or None, certfile=files["cert_file"] or None,
+                                keyfile=files["key_file"] or None)
+        except (ssl.SSLError, OSError) as e:
+            raise ConfigError([f"mqtt TLS files (ca_file, cert_file, key_file) could not be loaded: {e}"]) from None
+
+    # --- the Publisher interface -------------------------------------------------------------------------
+
+    def publish(self, result: dict[str, Any]) -> None:
+        try:
+            self._count("results")
+            payload = self._encode(result, "result")
+            if payload is None:
+                return
+            self._update_state(result)
+            self._submit(self.topics["emotion"], payload, self.cfg.qos_emotion, self.cfg.retain_emotion, queue=True)
+        except Exception:  # publishing never crashes inference: log, count, go on
+            self._count("errors")
+            logger.exception("MQTT publish failed")
+
+    def publish_stats(self, stats: dict[str, Any]) -> None:
+        try:
+            payload = self._encode(stats, "stats")
+            if payload is not None:  # stats are not queued: a stale health report is worth nothing
+                self._submit(self.topics["stats"], payload, self.cfg.qos_stats, False, queue=False)
+        except Exception:
+            self._count("errors")
+            logger.exception("MQTT stats publish failed")
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for the runtime's health report (meanings in docs/mqtt.md), plus connected, queued, last_error."""
+        with self._count_lock:
+            out: dict[str, Any] = dict(self._counts)
+        with self._lock:
+            out.update(connected=self._connected, queued=len(self._queue), last_error=self._last_error)
+        return out
+
+    def close(self, timeout: float = 1.0) -> None:
+        """Wait (bounded) for in-flight messages, publish `offline`, disconnect and stop the network thread."""
+        if self._closing:
+            return
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            self._closing = True
+            connected, left = self._connected, len(self._queue)
+        if connected:
+            while time.monotonic() < deadline and self._unacknowledged() > 0:
+                time.sleep(0.01)
+            info = self.client.publish(self.topics["status"], "offline", qos=self.cfg.qos_status, retain=True)
+            try:
+                info.wait_for_publish(max(deadline - time.monotonic(), 0.05))
+            except (RuntimeError, ValueError):  # the connection dropped meanwhile: the last will says offline
+                pass
+        if left:
+            logger.warning("MQTT: %d queued results were not sent (not connected to %s at shutdown)", left, self.where)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    # --- internals ---------------------------------------------------------------------------------------
+
+    def _count(self, key: str, n: int = 1) -> int:
+        with self._count_lock:
+            self._counts[key] += n
+            return self._counts[key]
+
+    def _unacknowledged(self) -> int:
+        with self._count_lock:
+            return self._counts["sent"] - self._counts["delivered"] - self._counts["refused"]
+
+    def _encode(self, obj: dict[str, Any], what: str) -> bytes | None:
+        try:
+            return json.dumps(obj, separators=(",", ":"), allow_nan=False, default=_json).encode()
+        except (TypeError, ValueError) as e:
+            n = self._count("rejected")
+            if n & (n - 1) == 0:  # log the 1st, 2nd, 4th, 8th... so a systematic fault cannot flood the journal
+                logger.error("MQTT: %s not sent, it is not valid JSON: %s (%d rejected so far)", what, e, n)
+            return None
+
+    def _too_big(self, topic: str, payload: bytes) -> str:
+        """Why this message cannot be sent, or ''."""
+        limit = self.cfg.max_payload_bytes
+        if limit and len(payload) > limit:
+            return f"payload of {len(payload)} bytes exceeds mqtt.max_payload_bytes = {limit}"
+        size = len(payload) + len(topic.encode()) + PUBLISH_OVERHEAD
+        if self._broker_max_packet and size > self._broker_max_packet:
+            return f"packet of {size} bytes exceeds the broker's maximum packet size of {self._broker_max_packet}"
+        return ""
+
+    def _submit(self, topic: str, payload: bytes, qos: int, retain: bool, queue: bool) -> None:
+        why = self._too_big(topic, payload)
+        if why:
+            n = self._count("rejected")
+            if n & (n - 1) == 0:
+                logger.warning("MQTT: dropped a message to %s: %s (%d rejected so far)", topic, why, n)
+            return
+        with self._lock:
+            if not self._connected:
+                if queue:
+                    if len(self._queue) == self._queue.maxlen:  # deque(maxlen) drops the oldest on append
+                        n = self._count("dropped")
+                        if n & (n - 1) == 0:
+                            logger.warning("MQTT: outage queue full (mqtt.queue_size = %d), dropped the oldest "
+                                           "result (%d dropped so far)", self.cfg.queue_size, n)
+                    self._queue.append((topic, payload, qos, retain))
+                return
+            info = self.client.publish(topic, payload, qos=qos, retain=retain)
+            if info.rc == mqtt.MQTT_ERR_SUCCESS or (info.rc == mqtt.MQTT_ERR_NO_CONN and qos > 0):
+                self._count("sent")  # QoS 1/2 wait in paho when the socket just closed and are re-sent on reconnect
+            elif info.rc == mqtt.MQTT_ERR_NO_CONN:  # QoS 0 on a socket that just closed: paho has dropped it
+                if queue:
+                    self._queue.append((topic, payload, qos, retain))
+            else:
+                self._count("errors")
+                logger.warning("MQTT: publish to %s failed: %s", topic, mqtt.error_string(info.rc))
+
+    def _update_state(self, result: dict[str, Any]) -> None:
+        fused = result.get("fused") or {}
+        emotion, confidence = fused.get("emotion"), float(fused.get("confidence") or 0.0)
+        step = self.cfg.state_confidence_step
+        with self._lock:
+            old = self._state
+            if old is not None and old[0] == emotion and (step == 0 or abs(old[1] - confidence) < step):
+                return
+            self._state = (emotion, confidence)
+            self._state_payload = json.dumps({"emotion": emotion, "confidence": round(confidence, 4),
+                                              "ts": result.get("ts")}, separators=(",", ":")).encode()
+            payload = self._state_payload
+        # Not queued: the latest state is re-published on every (re)connect.
+        self._submit(self.topics["state"], payload, self.cfg.qos_state, True, queue=False)
+
+    # --- paho callbacks (network thread) -----------------------------------------------------------------
+
+    def _report(self, message: str, level: int = logging.ERROR) -> None:
+        """Log a connection problem once, not on every retry; the counters keep the tally."""
+        with self._lock:
+            repeated, self._last_error = message == self._last_error, message
+        if repeated:
+            logger.debug("MQTT: %s", message)
+        else:
+            logger.log(level, "MQTT: %s; retrying every %g-%g s", message, self.cfg.reconnect_min_s,
+                       self.cfg.reconnect_max_s)
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            self._count("connect_failures")
+            hint = ""
+            if reason_code.value in BAD_CREDENTIALS:
+                hint = " (check mqtt.username and the password from mqtt.password, password_env or password_file)"
+            self._report(f"broker {self.where} refused the connection: {reason_code}{hint}")
+            return
+        n = self._count("connects")
+        with self._lock:
+            self._connected = True
+            self._last_error = ""
+            self._broker_max_packet = int(getattr(properties, "MaximumPacketSize", 0) or 0)
+            pending = list(self._queue)
+            self._queue.clear()
+            state = self._state_payload
+        logger.info("MQTT: %s %s%s", "connected to" if n == 1 else "reconnected to", self.where,
+                    f", sending {len(pending)} queued results" if pending else "")
+        self._submit(self.topics["status"], b"online", self.cfg.qos_status, True, queue=False)
+        if self.cfg.discovery:
+            for topic, payload in discovery_messages(self.cfg.discovery_prefix, self.device_id, self.topics):
+                self._submit(topic, payload.encode(), self.cfg.qos_status, True, queue=False)
+        if state is not None:  # a broker restarted without persistence has lost the retained state
+            self._submit(self.topics["state"], state, self.cfg.qos_state, True, queue=False)
+        for topic, payload, qos, retain in pending:
+            self._submit(topic, payload, qos, retain, queue=True)
+
+    def _on_connect_fail(self, client, userdata) -> None:
+        # paho calls this inside its `except OSError` block, so the exception is still the one being handled.
+        error = sys.exc_info()[1]
+        self._count("connect_failures")
+        if isinstance(error, ssl.SSLError):
+            self._report(f"TLS handshake with {self.where} failed: {error} (check mqtt.ca_file, cert_file, key_file "
+                         f"and that the broker's certificate names {self.cfg.host})")
+        elif isinstance(error, socket.gaierror):
+            self._report(f"cannot resolve mqtt.host = {self.cfg.host!r}: {error}")
+        else:
+            self._report(f"cannot connect to {self.where}: {error or 'connection failed'}", logging.WARNING)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        with self._lock:
+            was, self._connected = self._connected, False
+            closing = self._closing
+        if was and not closing:
+            logger.warning("MQTT: lost the connection to %s (%s); reconnecting, results wait in a queue of %d",
+                           self.where, reason_code, self.cfg.queue_size)
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        if reason_code.is_failure:  # MQTT 5 negative PUBACK
+            n = self._count("refused")
+            logger.warning("MQTT: broker %s refused message %d: %s (%d refused so far)", self.where, mid,
+                           reason_code, n)
+        else:
+            self._count("delivered")
