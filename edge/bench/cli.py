@@ -58,9 +58,11 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("pipeline", help="per-stage latency of the real runtime loop on a source")
     p.add_argument("--source", default="sample", help="video source as for `edge-emotion run` (default: the demo clip)")
-    p.add_argument("--audio", default=None, help="audio source (default: the video source's own audio for the demo clip)")
+    p.add_argument("--audio", default=None, help="audio source: a WAV file, 'mic', 'sample' or 'none' (default: the config's, i.e. the demo clip's sound)")
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: the end of a file)")
     p.add_argument("--config", type=Path, help="TOML config as for `edge-emotion run`")
+    p.add_argument("--max-speed", action="store_true", help="process every frame of a file as fast as possible "
+                   "(default: play it at its own frame rate, dropping frames the loop cannot keep up with)")
     _common(p)
 
     c = sub.add_parser("compare", help="new/old for every figure of two stored reports")
@@ -111,11 +113,17 @@ def run_models(args: argparse.Namespace, argv: Sequence[str]) -> tuple[dict[str,
 def run_pipeline(args: argparse.Namespace, argv: Sequence[str]) -> tuple[dict[str, Any], dict, int]:
     from .pipeline import bench_pipeline
 
+    from edge.config import ConfigError
+
     report = new_report("pipeline", argv, {"source": args.source, "audio": args.audio, "duration_s": args.duration,
+                                           "max_speed": args.max_speed,
                                            "config": str(args.config) if args.config else None})
     t0 = time.perf_counter()
-    report["results"], report["summary"], samples = bench_pipeline(args.source, audio=args.audio,
-                                                                  duration=args.duration, config=args.config)
+    try:
+        report["results"], report["summary"], samples = bench_pipeline(
+            args.source, audio=args.audio, duration=args.duration, config=args.config, max_speed=args.max_speed)
+    except (ConfigError, OSError, RuntimeError, ValueError) as e:
+        raise SystemExit(f"edge-bench pipeline: {e}") from None
     report["duration_s"] = time.perf_counter() - t0
     return report, samples, 0
 

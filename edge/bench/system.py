@@ -15,6 +15,7 @@ from typing import Any
 
 # Distributions whose versions decide the numbers; absent ones are left out.
 LIBRARIES = ("edge-emotion", "numpy", "opencv-python-headless", "opencv-python", "opencv-contrib-python",
+             "opencv-contrib-python-headless",
              "ai-edge-litert", "tflite-runtime", "onnxruntime", "onnxruntime-gpu", "psutil")
 
 
