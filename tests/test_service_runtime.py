@@ -1,0 +1,136 @@
+"""`edge-emotion run` as systemd runs it: NOTIFY_SOCKET + WATCHDOG_USEC/PID, then a stalled camera, then SIGTERM.
+
+The camera is an MJPEG-over-HTTP stream served by the test (frames of the bundled demo clip); pausing
+it leaves the process alive with its capture blocked in a read, exactly the hang the watchdog exists for.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from edge import paths
+from edge.description import description_path
+from notify_socket import NotifySocket
+
+ROOT = Path(__file__).resolve().parents[1]
+WATCHDOG_S = 1.0  # WatchdogSec for the test: pings every 0.5 s
+STALL_S = 3.0
+
+cv2 = pytest.importorskip("cv2")
+pytestmark = pytest.mark.skipif(not description_path(paths.FACE_MODEL).exists(),
+                                reason=f"bundled face model not built yet ({paths.FACE_MODEL})")
+
+
+class MjpegCamera:
+    """A network camera on loopback; `paused` stops sending frames but keeps the connection open."""
+
+    def __init__(self, n_frames: int = 30) -> None:
+        cap = cv2.VideoCapture(str(paths.SAMPLE_VIDEO))
+        self.frames = []
+        while len(self.frames) < n_frames:
+            ok, image = cap.read()
+            if not ok:
+                break
+            self.frames.append(cv2.imencode(".jpg", image)[1].tobytes())
+        cap.release()
+        self.paused = threading.Event()
+        self.closed = threading.Event()
+        camera = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+                self.end_headers()
+                i = 0
+                while not camera.closed.is_set():
+                    if camera.paused.is_set():
+                        time.sleep(0.05)
+                        continue
+                    jpg = camera.frames[i % len(camera.frames)]
+                    i += 1
+                    try:
+                        self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n%s\r\n"
+                                         % (len(jpg), jpg))
+                    except OSError:
+                        return
+                    time.sleep(0.1)  # 10 fps
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/stream.mjpg"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.closed.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def camera():
+    c = MjpegCamera()
+    yield c
+    c.close()
+
+
+def test_ready_watchdog_stall_and_stopping(tmp_path, camera):
+    sock = tmp_path / "notify.sock"
+    manager = NotifySocket(str(sock))
+    cfg = tmp_path / "edge-emotion.toml"
+    cfg.write_text(f'[video]\nsource = "{camera.url}"\n[audio]\nsource = "none"\n'
+                   '[output]\npublisher = "stdout"\nfps = 10.0\n[service]\nwatchdog = true\n')
+    env = dict(os.environ, NOTIFY_SOCKET=str(sock), WATCHDOG_USEC=str(int(WATCHDOG_S * 1e6)), PYTHONUNBUFFERED="1")
+    # As systemd: WATCHDOG_PID is the main process (`exec` keeps the shell's pid).
+    proc = subprocess.Popen(["sh", "-c", f'WATCHDOG_PID=$$ exec "{sys.executable}" -m edge.cli run --config "{cfg}"'],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        manager.wait_for("READY=1", timeout=60)
+        ready_at = time.monotonic()
+
+        time.sleep(3.0)  # frames flowing: a ping every WATCHDOG_S / 2
+        pings = manager.pings(ready_at)
+        gaps = [b - a for a, b in zip(pings, pings[1:])]
+        assert len(pings) >= 4, pings
+        assert statistics.median(gaps) == pytest.approx(WATCHDOG_S / 2, abs=0.15), gaps
+        assert max(gaps) < WATCHDOG_S, gaps
+
+        camera.paused.set()  # the camera hangs; the process stays alive
+        stalled_at = time.monotonic()
+        time.sleep(STALL_S)
+        assert proc.poll() is None
+        late = manager.pings(stalled_at + WATCHDOG_S / 2 + 0.3)  # one ping may still be earned before the stall
+        assert late == [], f"watchdog pinged {len(late)} times while no frame was processed"
+        print(f"pings while flowing: {len(pings)} in 3.0 s, median gap {statistics.median(gaps):.3f} s; "
+              f"after the stall: {len(manager.pings(stalled_at))} in {STALL_S} s")
+
+        camera.paused.clear()  # frames again: pings resume (systemd would have restarted us by now)
+        resumed_at = time.monotonic()
+        time.sleep(2.0)
+        assert len(manager.pings(resumed_at)) >= 2
+
+        proc.send_signal(signal.SIGTERM)
+        term_at = time.monotonic()
+        manager.wait_for("STOPPING=1", timeout=5)
+        code = proc.wait(timeout=10)  # TimeoutStopSec=10s in the unit
+        print(f"exit {code} {time.monotonic() - term_at:.2f} s after SIGTERM")
+        assert code == 0, proc.stderr.read()
+        assert time.monotonic() - term_at < 2.5  # the loop stops within 2 s
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        manager.close()
