@@ -150,3 +150,14 @@ def test_bench_imports_no_workstation_library(tflite_models):
             "print('HEAVY', sorted(m for m in ('tensorflow', 'librosa', 'mediapipe', 'keras') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout
     assert "HEAVY []" in out
+
+
+def test_speedups_pair_int8_with_float_of_the_same_model():
+    from edge.bench.models import speedups
+
+    row = lambda model, p50, backend="litert": {"model": model, "backend": backend, "threads": 1, "status": "ok", "p50_ms": p50}
+    rows = [row("face_int8.tflite", 0.1), row("face_float32.tflite", 0.25), row("face_int8.onnx", 0.2, "onnxruntime"),
+            row("voice_int8.tflite", 0.1), {"model": "voice_float32.tflite", "backend": "litert", "threads": 1, "status": "failed"}]
+    out = speedups(rows)
+    assert list(out) == ["face_int8.tflite vs face_float32.tflite (litert, 1 thr)"]
+    assert out["face_int8.tflite vs face_float32.tflite (litert, 1 thr)"].startswith("2.50x")

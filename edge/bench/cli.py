@@ -82,7 +82,7 @@ def new_report(mode: str, argv: Sequence[str], settings: dict[str, Any]) -> dict
 
 
 def run_models(args: argparse.Namespace, argv: Sequence[str]) -> tuple[dict[str, Any], dict, int]:
-    from .models import Artifact, bench_models, shipped_models
+    from .models import Artifact, bench_models, shipped_models, speedups
 
     paths = args.model or shipped_models()
     if not paths:
@@ -99,6 +99,7 @@ def run_models(args: argparse.Namespace, argv: Sequence[str]) -> tuple[dict[str,
     t0 = time.perf_counter()
     report["results"], samples = bench_models(paths, threads=args.threads, backends=args.backend or None,
                                               min_time=args.min_time, warmup_time=args.warmup)
+    report["summary"] = speedups(report["results"])
     status = 0
     if args.accuracy is not None:
         from .accuracy import gate

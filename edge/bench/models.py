@@ -109,3 +109,19 @@ def bench_models(paths: Sequence[str | Path], threads: Sequence[int] = (1,), bac
                 rows.append({**row, "status": "ok", **result, **summarize(times)})
                 samples[row["id"]] = times
     return rows, samples
+
+
+def speedups(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """int8 vs float at the median for each model shipped in both precisions (same backend and threads)."""
+    ok = {(r["model"], r["backend"], r["threads"]): r for r in rows if r.get("status") == "ok"}
+    out = {}
+    for (model, backend, n), q in ok.items():
+        stem, _, suffix = model.rpartition("_int8")
+        if not stem or not suffix.startswith("."):
+            continue
+        for float_name in (f"{stem}_float32{suffix}", f"{stem}_float{suffix}"):
+            f = ok.get((float_name, backend, n))
+            if f:
+                out[f"{model} vs {float_name} ({backend}, {n} thr)"] = (
+                    f"{f['p50_ms'] / q['p50_ms']:.2f}x faster at p50 ({q['p50_ms']:.3f} vs {f['p50_ms']:.3f} ms)")
+    return out

@@ -174,4 +174,7 @@ def compare_text(old: dict[str, Any], new: dict[str, Any]) -> str:
     for r in rows:
         ratio = "-" if r["ratio"] is None else f"{r['ratio']:.3f}"
         lines.append(f"{r['id'].ljust(width)}  {r['figure']:16} {r['old']:12.4g} {r['new']:12.4g} {ratio:>8}")
+    medians = [abs(r["ratio"] - 1.0) for r in rows if r["figure"] == "p50_ms" and r["ratio"] is not None]
+    if medians:
+        lines.append(f"median (p50) agreement: largest |new/old - 1| = {100 * max(medians):.1f} % over {len(medians)} rows")
     return "\n".join(lines)
