@@ -161,3 +161,20 @@ def test_speedups_pair_int8_with_float_of_the_same_model():
     out = speedups(rows)
     assert list(out) == ["face_int8.tflite vs face_float32.tflite (litert, 1 thr)"]
     assert out["face_int8.tflite vs face_float32.tflite (litert, 1 thr)"].startswith("2.50x")
+
+
+def test_system_command_prints_the_machine(capsys):
+    assert cli.main(["system"]) == 0
+    out = capsys.readouterr().out
+    assert "- cpu: " in out and "- python: " in out and "- libraries: " in out
+
+
+def test_unavailable_onnx_provider_is_a_failed_row_not_a_crash(tmp_path):
+    pytest.importorskip("onnxruntime")
+    onnx = [p for p in shipped_models() if p.suffix == ".onnx"]
+    if not onnx:
+        pytest.skip("edge/models/ ships no .onnx file")
+    assert cli.main(["models", "--model", str(onnx[0]), "--providers", "NoSuchExecutionProvider", *QUICK,
+                     "--out", str(tmp_path)]) == 0
+    row = json.loads((tmp_path / "models.json").read_text())["results"][0]
+    assert row["status"] == "failed" and "NoSuchExecutionProvider" in row["error"]

@@ -48,6 +48,9 @@ def parser() -> argparse.ArgumentParser:
     m = sub.add_parser("models", help="latency of every shipped (or given) model file per backend and thread count")
     m.add_argument("--model", action="append", default=[], metavar="PATH", help="model file (repeatable); default: every file in edge/models/")
     m.add_argument("--backend", action="append", default=[], help="litert, tflite-runtime or onnxruntime (repeatable); default: every backend that reads the format")
+    m.add_argument("--providers", type=lambda t: [p for p in t.split(",") if p], default=None,
+                   help="onnxruntime execution providers in order, e.g. TensorrtExecutionProvider,CUDAExecutionProvider "
+                        "(default CPU)")
     m.add_argument("--threads", type=_threads, default=[1], help="thread counts to sweep, e.g. 1,2,4 (default 1)")
     m.add_argument("--min-time", type=float, default=2.0, help="seconds of timed runs per case (default 2)")
     m.add_argument("--warmup", type=float, default=0.5, help="seconds of warm-up runs per case (default 0.5)")
@@ -95,10 +98,12 @@ def run_models(args: argparse.Namespace, argv: Sequence[str]) -> tuple[dict[str,
     if args.min_accuracy is not None and args.accuracy is None:
         raise SystemExit("edge-bench: --min-accuracy needs --accuracy DATA (a FER2013 CSV or an Emo-DB folder)")
     report = new_report("models", argv, {"threads": args.threads, "min_time_s": args.min_time, "warmup_s": args.warmup,
-                                         "backends": args.backend or "all that read the format"})
+                                         "backends": args.backend or "all that read the format",
+                                         "providers": args.providers})
     t0 = time.perf_counter()
     report["results"], samples = bench_models(paths, threads=args.threads, backends=args.backend or None,
-                                              min_time=args.min_time, warmup_time=args.warmup)
+                                              min_time=args.min_time, warmup_time=args.warmup,
+                                              providers=args.providers)
     report["summary"] = speedups(report["results"])
     status = 0
     if args.accuracy is not None:

@@ -77,7 +77,8 @@ def run_in_child(case: dict[str, Any], timeout: float) -> dict[str, Any]:
 
 
 def bench_models(paths: Sequence[str | Path], threads: Sequence[int] = (1,), backends: Sequence[str] | None = None,
-                 min_time: float = 2.0, warmup_time: float = 0.5) -> tuple[list[dict[str, Any]], dict[str, list[float]]]:
+                 min_time: float = 2.0, warmup_time: float = 0.5,
+                 providers: Sequence[str] | None = None) -> tuple[list[dict[str, Any]], dict[str, list[float]]]:
     """Rows for the report, and the timed samples of each ok row (for the plot)."""
     rows, samples = [], {}
     missing = {name: backend_missing(name) for name in {b for bs in SUFFIXES.values() for b in bs}}
@@ -97,7 +98,7 @@ def bench_models(paths: Sequence[str | Path], threads: Sequence[int] = (1,), bac
                 continue
             for n in threads:
                 case = {"path": str(art.path), "backend": backend, "threads": int(n), "min_time": min_time,
-                        "warmup_time": warmup_time}
+                        "warmup_time": warmup_time, "providers": list(providers) if providers else None}
                 logger.info("%s on %s, %d thread(s)", art.path.name, backend, n)
                 result = run_in_child(case, timeout=120 + 5 * (min_time + warmup_time))
                 row = {"id": f"{art.path.name}|{backend}|{n}", **base, "backend": backend, "threads": int(n)}

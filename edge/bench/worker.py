@@ -37,14 +37,14 @@ def sample_input(shape: tuple[int, ...], dtype: np.dtype, seed: int = 0) -> np.n
 
 
 def run_case(path: str, backend: str, threads: int, min_time: float, warmup_time: float = 0.5,
-             min_runs: int = 20, max_runs: int = 100_000) -> dict[str, Any]:
+             providers: list[str] | None = None, min_runs: int = 20, max_runs: int = 100_000) -> dict[str, Any]:
     """Init, first inference, warm-up for `warmup_time` s, then timed runs for at least `min_time` s."""
     from edge.backends import backend_class
 
     cls = backend_class(backend)  # library import happens here, before the memory baseline
     rss0 = _rss_bytes()
     t0 = time.perf_counter()
-    model = cls(path, threads=threads)
+    model = cls(path, threads=threads, providers=providers)
     init_ms = (time.perf_counter() - t0) * 1e3
     info = model.inputs[0]
     x = sample_input(info.shape, info.dtype)
