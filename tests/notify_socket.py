@@ -11,6 +11,7 @@ class NotifySocket:
     """The service manager's end: a bound SOCK_DGRAM socket that records (time, message) pairs."""
 
     def __init__(self, address: str | bytes) -> None:
+        self.path = address  # what NOTIFY_SOCKET names (for a path socket)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(address)
         self.sock.settimeout(0.05)

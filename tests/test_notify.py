@@ -22,9 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def manager(tmp_path):
-    path = str(tmp_path / "notify.sock")
-    m = NotifySocket(path)
-    m.path = path
+    m = NotifySocket(str(tmp_path / "notify.sock"))
     yield m
     m.close()
 
