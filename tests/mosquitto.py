@@ -101,16 +101,21 @@ class Subscriber:
             return [m for m in self.messages if m.topic == topic]
 
     def wait_for(self, predicate, timeout: float = 5.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return True
-            time.sleep(0.02)
-        return predicate()
+        return wait_for(predicate, timeout)
 
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+def wait_for(predicate, timeout: float = 5.0) -> bool:
+    """Poll `predicate` until it is true or `timeout` seconds have passed; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return bool(predicate())
 
 
 def make_certs(d: Path, names: tuple[str, ...] = ("ca", "server", "client"), ca: str = "ca") -> dict[str, Path]:

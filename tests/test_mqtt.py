@@ -16,7 +16,7 @@ import pytest
 
 from edge.config import ConfigError, MqttConfig
 from edge.publish import publisher_class
-from mosquitto import MOSQUITTO, Broker, Subscriber, free_port, make_certs, password_file
+from mosquitto import MOSQUITTO, Broker, Subscriber, free_port, make_certs, password_file, wait_for
 
 pytestmark = pytest.mark.skipif(not os.path.exists(MOSQUITTO), reason="needs mosquitto: apt-get install mosquitto")
 
@@ -98,7 +98,10 @@ import sys, time
 from edge.config import MqttConfig
 from edge.publish.mqtt import MqttPublisher
 pub = MqttPublisher(MqttConfig(host="127.0.0.1", port=int(sys.argv[1]), device_id="child", keepalive_s=60))
+deadline = time.monotonic() + 10
 while not pub.stats()["connected"]:
+    if time.monotonic() > deadline:
+        sys.exit("child publisher could not connect: " + pub.stats()["last_error"])
     time.sleep(0.02)
 print("connected", flush=True)
 frame = 0
@@ -126,11 +129,12 @@ def test_last_will_when_the_process_is_killed(broker):
         sub.close()
 
 
-def test_outage_reconnects_and_loses_no_qos1_result(broker, capsys):
+@pytest.mark.parametrize("protocol", ["3.1.1", "5"])
+def test_outage_reconnects_and_loses_no_qos1_result(broker, capsys, protocol):
     # A durable subscriber (clean session off, QoS 1) on a broker with persistence: its queue survives the restart,
     # so every result the broker accepted reaches it, whenever the subscriber itself reconnects.
     sub = Subscriber(broker, "edge-emotion/test-dev/#", client_id="outage-watcher")
-    pub = MqttPublisher(cfg_for(broker, qos_emotion=1, queue_size=1000))
+    pub = MqttPublisher(cfg_for(broker, protocol=protocol, qos_emotion=1, queue_size=1000))
     assert sub.wait_for(lambda: pub.stats()["connected"])
     sent, slowest, stop = 0, 0.0, threading.Event()
 
@@ -162,7 +166,7 @@ def test_outage_reconnects_and_loses_no_qos1_result(broker, capsys):
     delivered = {json.loads(m.payload)["frame"] for m in sub.on(emotion)}
     stats = pub.stats()
     with capsys.disabled():
-        print(f"\nMQTT outage 3.0 s: results sent {sent}, delivered {len(delivered)} (unique), dropped "
+        print(f"\nMQTT {protocol} outage 3.0 s: results sent {sent}, delivered {len(delivered)} (unique), dropped "
               f"{stats['dropped']}, queued during the outage {queued_in_outage}, back online after {reconnect_s:.1f} s, "
               f"slowest publish() {slowest * 1000:.1f} ms")
     assert delivered == set(range(sent))
@@ -197,6 +201,30 @@ def test_starts_with_the_broker_down_and_drops_the_oldest(tmp_path):
         pub.close(1.0)
         sub.close()
         broker.stop()
+
+
+def test_a_frozen_broker_neither_blocks_nor_grows_memory(broker):
+    sub = Subscriber(broker, "edge-emotion/test-dev/emotion", client_id="frozen-watcher")
+    pub = MqttPublisher(cfg_for(broker, queue_size=5, keepalive_s=60))
+    try:
+        assert sub.wait_for(lambda: pub.stats()["connected"])
+        broker.proc.send_signal(signal.SIGSTOP)  # the TCP connection stays up but nothing is acknowledged
+        t0 = time.monotonic()
+        for i in range(30):
+            pub.publish(result(i))
+        assert time.monotonic() - t0 < 0.5
+        stats = pub.stats()
+        # 10 unacknowledged (2 x queue_size) wait in paho: the first state message and 9 results; the rest are
+        # dropped and counted
+        assert stats["connected"] and stats["dropped"] == 21, stats
+        broker.proc.send_signal(signal.SIGCONT)
+        assert sub.wait_for(lambda: len(sub.on("edge-emotion/test-dev/emotion")) >= 9)
+        time.sleep(0.2)
+        assert [json.loads(m.payload)["frame"] for m in sub.on("edge-emotion/test-dev/emotion")] == list(range(9))
+    finally:
+        broker.proc.send_signal(signal.SIGCONT)
+        pub.close(1.0)
+        sub.close()
 
 
 @pytest.fixture(scope="module")
@@ -260,7 +288,7 @@ def test_tls_with_an_unknown_ca_gives_a_clear_error(secure, caplog):
     pub = MqttPublisher(cfg_for(broker, username="edge", password=SECRET, tls=True,
                                 **{**tls, "ca_file": str(certs["other-ca"])}))
     try:
-        assert Subscriber.wait_for(None, lambda: pub.stats()["connect_failures"] >= 2)
+        assert wait_for(lambda: pub.stats()["connect_failures"] >= 2)
         assert "TLS handshake with 127.0.0.1" in caplog.text and "certificate verify failed" in caplog.text
         assert "mqtt.ca_file" in caplog.text
     finally:

@@ -114,6 +114,9 @@ class MqttPublisher(Publisher):
             self._set_tls()
         self.client.will_set(self.topics["status"], "offline", qos=cfg.qos_status, retain=True)
         self.client.reconnect_delay_set(cfg.reconnect_min_s, cfg.reconnect_max_s)
+        # While connected, unacknowledged QoS 1/2 messages wait inside paho; bound them too, for a broker that is
+        # reachable but too slow. Twice the outage queue, so a full outage queue fits when it is sent on reconnect.
+        self.client.max_queued_messages_set(2 * cfg.queue_size)
         self.client.on_connect = self._on_connect
         self.client.on_connect_fail = self._on_connect_fail
         self.client.on_disconnect = self._on_disconnect
@@ -145,8 +148,8 @@ class MqttPublisher(Publisher):
             payload = self._encode(result, "result")
             if payload is None:
                 return
-            self._update_state(result)
             self._submit(self.topics["emotion"], payload, self.cfg.qos_emotion, self.cfg.retain_emotion, queue=True)
+            self._update_state(result)
         except Exception:  # publishing never crashes inference: log, count, go on
             self._count("errors")
             logger.exception("MQTT publish failed")
@@ -242,6 +245,11 @@ class MqttPublisher(Publisher):
             elif info.rc == mqtt.MQTT_ERR_NO_CONN:  # QoS 0 on a socket that just closed: paho has dropped it
                 if queue:
                     self._queue.append((topic, payload, qos, retain))
+            elif info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
+                n = self._count("dropped")
+                if n & (n - 1) == 0:
+                    logger.warning("MQTT: broker %s is not acknowledging fast enough (%d messages waiting), dropped "
+                                   "a message to %s (%d dropped so far)", self.where, 2 * self.cfg.queue_size, topic, n)
             else:
                 self._count("errors")
                 logger.warning("MQTT: publish to %s failed: %s", topic, mqtt.error_string(info.rc))
