@@ -20,6 +20,9 @@ class Model:
     def __init__(self, path: str | Path, backend: str | None = None, threads: int = 1,
                  providers: Sequence[str] | None = None) -> None:
         self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"model file {self.path} not found; set models.face / models.voice to a model "
+                                    "from `edge-convert quantize`, or reinstall edge-emotion for the bundled ones")
         self.description = ModelDescription.load(self.path)
         self.backend = open_backend(self.path, backend=backend, threads=threads, providers=providers)
         self.labels = self.description.labels

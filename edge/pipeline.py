@@ -52,6 +52,8 @@ class Pipeline:
         self.stream = None
         self.processed = 0
         self.audio_windows = 0
+        self.audio_samples = 0
+        self.voice_fresh = False  # an utterance ended in this step (audio-only mode publishes only then)
         self.started = time.monotonic()
         self._voice: tuple[float, Any] | None = None  # (monotonic time, latest utterance result)
         self.last_timing: dict[str, float] = {}
@@ -81,12 +83,18 @@ class Pipeline:
         samples, self._audio_pos = self.audio.ring.read_since(self._audio_pos)
         self.audio.consumed = self._audio_pos
         update = self.stream.feed(samples)
+        if self.audio.ended.is_set() and self.audio.ring.written == self._audio_pos:
+            last = self.stream.flush()  # end of a file: the utterance in progress still counts
+            if last is not None:
+                update = type(update)(last, update.windows + last.windows, update.timing_ms)
         timing["audio_features"] = update.timing_ms.get("features", 0.0)
         timing["audio_classify"] = update.timing_ms.get("classify", 0.0)
-        if update.windows:
-            self.audio_windows += update.windows
+        self.audio_windows += update.windows
+        if len(samples):
+            self.audio_samples += len(samples)
             if self.notifier is not None:
-                self.notifier.progress()
+                self.notifier.progress()  # audio is flowing through the gate: the pipeline is alive
+        self.voice_fresh = update.result is not None
         if update.result is not None:
             self._voice = (time.monotonic(), update.result)
 
@@ -154,14 +162,14 @@ class Pipeline:
                     if self.audio.ended.is_set() and self.audio.ring.written == self._audio_pos:
                         break
                 res = self.step(frame)
-                if not ready and (frame is not None or self.audio_windows):
+                if not ready and (frame is not None or self.audio_samples):
                     ready = True
                     if self.notifier is not None:
                         self.notifier.ready()
                     logger.info("first result %.2f s after start", time.monotonic() - self.started)
                 if frame is not None and self.notifier is not None:
                     self.notifier.progress()
-                if frame is not None or res["audio"] is not None or self.audio_windows:
+                if frame is not None or self.voice_fresh:
                     t = time.perf_counter()
                     self.publisher.publish(res)
                     self.last_timing["publish_prev"] = (time.perf_counter() - t) * 1e3
