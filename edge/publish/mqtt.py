@@ -88,10 +88,10 @@ class MqttPublisher(Publisher):
         self.device_id, base = topic_base(cfg)
         self.topics = {k: f"{base}/{k}" for k in ("status", "emotion", "state", "stats")}
         self.where = f"{cfg.host}:{cfg.port}"
-        # _lock guards the connection flag, the outage queue and the state; it may be held while calling paho.
-        # Counters have their own lock because paho calls on_publish while holding its message lock, which
-        # `publish` may be waiting for while it holds _lock.
-        self._lock = threading.Lock()
+        # _lock guards the connection flag, the outage queue and the state; it may be held while calling paho
+        # (re-entrant: _on_connect holds it around _submit). Counters have their own lock because paho calls
+        # on_publish while holding its message lock, which `publish` may be waiting for while it holds _lock.
+        self._lock = threading.RLock()
         self._count_lock = threading.Lock()
         self._queue: collections.deque[tuple[str, bytes, int, bool]] = collections.deque(maxlen=cfg.queue_size)
         self._connected = False
@@ -194,9 +194,9 @@ class MqttPublisher(Publisher):
 
     # --- internals ---------------------------------------------------------------------------------------
 
-    def _count(self, key: str, n: int = 1) -> int:
+    def _count(self, key: str) -> int:
         with self._count_lock:
-            self._counts[key] += n
+            self._counts[key] += 1
             return self._counts[key]
 
     def _unacknowledged(self) -> int:
@@ -296,15 +296,15 @@ class MqttPublisher(Publisher):
             self._broker_max_packet = int(getattr(properties, "MaximumPacketSize", 0) or 0)
             pending = list(self._queue)
             self._queue.clear()
-            state = self._state_payload
         logger.info("MQTT: %s %s%s", "connected to" if n == 1 else "reconnected to", self.where,
                     f", sending {len(pending)} queued results" if pending else "")
         self._submit(self.topics["status"], b"online", self.cfg.qos_status, True, queue=False)
         if self.cfg.discovery:
             for topic, payload in discovery_messages(self.cfg.discovery_prefix, self.device_id, self.topics):
                 self._submit(topic, payload.encode(), self.cfg.qos_status, True, queue=False)
-        if state is not None:  # a broker restarted without persistence has lost the retained state
-            self._submit(self.topics["state"], state, self.cfg.qos_state, True, queue=False)
+        with self._lock:  # held so that a newer state from `publish` cannot be overtaken by this older one
+            if self._state_payload is not None:  # a broker restarted without persistence has lost it
+                self._submit(self.topics["state"], self._state_payload, self.cfg.qos_state, True, queue=False)
         for topic, payload, qos, retain in pending:
             self._submit(topic, payload, qos, retain, queue=True)
 
