@@ -25,7 +25,7 @@ demo: $(VENV)/.runtime
 # The tests start their own mosquitto brokers and call systemd-analyze; install both when missing.
 system-deps:
 	@command -v mosquitto >/dev/null 2>&1 || PATH="$$PATH:/usr/sbin" command -v mosquitto >/dev/null 2>&1 || \
-	  { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null; } || \
+	  { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto openssl >/dev/null; } || \
 	  echo "warning: mosquitto missing and not root: MQTT tests will be skipped (sudo apt-get install mosquitto)"
 	@command -v systemd-analyze >/dev/null 2>&1 || \
 	  { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null; } || \

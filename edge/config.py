@@ -19,12 +19,13 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
-def opt(default: Any, doc: str, choices: tuple | None = None, min: float | None = None, max: float | None = None):
-    """A config field: its default, a one-line description, and optional checks."""
+def opt(default: Any, doc: str, choices: tuple | None = None, min: float | None = None, max: float | None = None,
+        secret: bool = False):
+    """A config field: its default, a one-line description, and optional checks; a secret never shows in repr()."""
     meta = {"doc": doc, "choices": choices, "min": min, "max": max}
     if isinstance(default, (list, dict)):
-        return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
-    return field(default=default, metadata=meta)
+        return field(default_factory=lambda d=default: type(d)(d), metadata=meta, repr=not secret)
+    return field(default=default, metadata=meta, repr=not secret)
 
 
 @dataclass
@@ -100,7 +101,7 @@ class MqttConfig:
     device_id: str = opt("", "device name in topics; empty: the host name")
     prefix: str = opt("edge-emotion", "topic prefix: topics are <prefix>/<device_id>/{status,emotion,state,stats}")
     username: str = opt("", "user name for the broker")
-    password: str = opt("", "password (prefer password_env or password_file; never logged)")
+    password: str = opt("", "password (prefer password_env or password_file; never logged)", secret=True)
     password_env: str = opt("", "environment variable holding the password")
     password_file: str = opt("", "file holding the password; a relative path is looked up in $CREDENTIALS_DIRECTORY "
                                  "when systemd's LoadCredential= sets it")

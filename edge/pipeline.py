@@ -199,4 +199,5 @@ class Pipeline:
              "dropped_frames": self.video.dropped if self.video else 0, "audio_windows": self.audio_windows,
              "latency_ms": self.times.summary(result_mod.STAGES)}
         s.update(process_stats())
+        s["publisher"] = self.publisher.stats()
         return s

@@ -190,7 +190,11 @@ class MqttPublisher(Publisher):
         if left:
             logger.warning("MQTT: %d queued results were not sent (not connected to %s at shutdown)", left, self.where)
         self.client.disconnect()
-        self.client.loop_stop()
+        # A connect attempt in progress holds paho's network thread for its socket timeout (5 s), longer than a
+        # shutdown may take; the thread is a daemon, so wait for it only as long as the caller allows.
+        stopper = threading.Thread(target=self.client.loop_stop, name="mqtt-stop", daemon=True)
+        stopper.start()
+        stopper.join(max(deadline - time.monotonic(), 0.1))
 
     # --- internals ---------------------------------------------------------------------------------------
 
