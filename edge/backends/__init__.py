@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from pathlib import Path
 from typing import Sequence
 
+from ..registry import import_class
 from .base import BackendUnavailable, InferenceBackend, TensorInfo
 
 logger = logging.getLogger(__name__)
@@ -26,11 +26,7 @@ def backend_class(name: str) -> type[InferenceBackend]:
     """Import one backend; a missing library gives an error that names the package to install."""
     if name not in BACKENDS:
         raise BackendUnavailable(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
-    module, cls, package = BACKENDS[name]
-    try:
-        return getattr(importlib.import_module(module), cls)
-    except ImportError as e:
-        raise BackendUnavailable(f"backend {name!r} needs the package {package}: pip install {package} ({e})") from None
+    return import_class("backend", name, *BACKENDS[name], error=BackendUnavailable)
 
 
 def open_backend(model_path: str | Path, backend: str | None = None, threads: int = 1,

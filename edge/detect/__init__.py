@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 
 from ..paths import MODELS_DIR
+from ..registry import import_class
 from .base import Box, Detection, DetectorUnavailable, FaceDetector, keep
 
 logger = logging.getLogger(__name__)
@@ -26,11 +26,8 @@ def make_detector(name: str, min_score: float = 0.5, threads: int = 1, backend: 
     if name not in DETECTORS:
         raise DetectorUnavailable(f"unknown face detector {name!r}; choose one of {', '.join(DETECTORS)}")
     module, cls, model, package = DETECTORS[name]
-    try:
-        detector_class = getattr(importlib.import_module(module), cls)
-    except ImportError as e:
-        fix = f"pip install 'edge-emotion[{package}]'" if package else "reinstall edge-emotion"
-        raise DetectorUnavailable(f"face detector {name!r} needs the package {package or e.name}: {fix} ({e})") from None
+    fix = f"pip install 'edge-emotion[{package}]'" if package else "reinstall edge-emotion"
+    detector_class = import_class("face detector", name, module, cls, package, DetectorUnavailable, fix)
     if model is None:
         return detector_class(min_score=min_score)
     path = MODELS_DIR / model

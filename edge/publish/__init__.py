@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-
+from ..registry import import_class
 from .base import Publisher
 
 PUBLISHERS = {
@@ -15,8 +14,4 @@ PUBLISHERS = {
 def publisher_class(name: str) -> type[Publisher]:
     if name not in PUBLISHERS:
         raise ValueError(f"unknown publisher {name!r}; choose one of {', '.join(PUBLISHERS)}")
-    module, cls, package = PUBLISHERS[name]
-    try:
-        return getattr(importlib.import_module(module), cls)
-    except ImportError as e:
-        raise RuntimeError(f"publisher {name!r} needs the package {package}: pip install {package} ({e})") from None
+    return import_class("publisher", name, *PUBLISHERS[name], error=RuntimeError)
