@@ -5,7 +5,8 @@
     python benchmarks/detect_coverage.py --retry-margins 0,0.1,0.25,0.5   # why BlazeFace looks twice
 
 Coverage counts photos with a detection of score >= --min-score, and separately those that also
-pass the config's default `detect.min_face_px` (24). Latency: each photo is detected once to
+pass the config's default `detect.min_face_px` (24); `faces` is the total number of detections and
+`2+` the photos with more than one (most photos hold one face, so extra detections hint at false ones). Latency: each photo is detected once to
 warm up, then the whole set is timed, repeated until --min-seconds have passed; per-call
 percentiles at 1 thread (one core busy). Every photo holds at least one face (datasets README).
 """
@@ -52,6 +53,7 @@ def run_case(name: str, detector, photos: dict, min_face_px: int, min_seconds: f
             samples.append((time.perf_counter() - t) * 1e3)
     lat = summarize(samples)
     return {"case": name, "photos": len(photos), "found": len(hit), "found_pct": 100.0 * len(hit) / len(photos),
+            "faces": sum(len(d) for d in found.values()), "photos_with_2plus": sum(len(d) > 1 for d in found.values()),
             f"found_min{min_face_px}px": len(hit_px), "missed": sorted(set(photos) - set(hit)),
             "p50_ms": lat["p50_ms"], "p90_ms": lat["p90_ms"], "p99_ms": lat["p99_ms"], "timed_calls": lat["n"]}
 
@@ -82,14 +84,17 @@ def main() -> int:
                 det.retry_margin = m
             label = name if m is None else f"{name} retry_margin={m:g}"
             rows.append(run_case(label, det, photos, min_face_px, args.min_seconds))
+        if hasattr(det, "close"):
+            det.close()  # the mediapipe detector: its own __del__ fails at interpreter exit
     print(f"{len(photos)} photos from {args.photos}, min_score {args.min_score}, 1 thread")
-    print(f"{'case':34} {'found':>6} {'%':>6} {f'>={min_face_px}px':>7} {'p50 ms':>7} {'p90 ms':>7}  missed")
+    print(f"{'case':34} {'found':>6} {'%':>6} {f'>={min_face_px}px':>7} {'faces':>6} {'2+':>4} {'p50 ms':>7} "
+          f"{'p90 ms':>7}  missed")
     for r in rows:
         if "error" in r:
             print(f"{r['case']:34} not run: {r['error']}")
             continue
         print(f"{r['case']:34} {r['found']:6d} {r['found_pct']:6.1f} {r[f'found_min{min_face_px}px']:7d} "
-              f"{r['p50_ms']:7.2f} {r['p90_ms']:7.2f}  {' '.join(r['missed'][:8])}{' ...' if len(r['missed']) > 8 else ''}")
+              f"{r['faces']:6d} {r['photos_with_2plus']:4d} {r['p50_ms']:7.2f} {r['p90_ms']:7.2f}  {' '.join(r['missed'][:8])}{' ...' if len(r['missed']) > 8 else ''}")
     if args.out:
         report = {"command": " ".join(sys.argv), "min_score": args.min_score, "system": system_info(), "rows": rows}
         args.out.write_text(json.dumps(report, indent=1) + "\n")

@@ -83,7 +83,10 @@ def test_every_clear_reference_face_is_found_with_its_box(compared):
     clear = [r for r in rows if r[1] >= CLEAR]
     missed = [(n, s, round(iou, 3)) for n, s, iou, _ in clear if iou < MIN_IOU]
     assert not missed, f"{key}: reference faces not matched with IoU >= {MIN_IOU}: {missed}"
-    assert np.median([iou for _, _, iou, _ in rows]) >= MIN_MEDIAN_IOU
+    ious, kps = [r[2] for r in rows], [r[3] for r in clear]
+    print(f"{key}: {len(rows)} reference faces, IoU median {np.median(ious):.3f} min {min(ious):.3f}; "
+          f"clear faces' keypoint error median {np.median(kps):.4f} max {max(kps):.3f} of the face width")
+    assert np.median(ious) >= MIN_MEDIAN_IOU
 
 
 def test_keypoints_land_where_mediapipe_puts_them(compared):

@@ -24,11 +24,8 @@ class Letterbox:
         self.pad_value = pad_value
 
     def __call__(self, image: np.ndarray, margin: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-        """Image -> (input-size image, affine 2x3 from input pixels back to image pixels).
-
-        `margin` adds that fraction of the image's longer side as border on every side (zooms out).
-        """
-        h, w = image.shape[:2]
+        """Image -> (input-size image, affine 2x3 from input pixels back to image pixels); `margin` zooms out."""
+        h, w = image.shape[:2]  # margin: that fraction of the longer side is added as border on every side
         pad = 2.0 * margin * max(h, w)
         s = min(self.width / (w + pad), self.height / (h + pad))
         # Top-left of the region that fills the input, centred on the image; it reaches past the image (border).
@@ -50,7 +47,10 @@ class BlazeFaceDetector(FaceDetector):
     def __init__(self, model_path: str | Path, min_score: float | None = 0.5, threads: int = 1,
                  backend: str | None = None) -> None:
         self.path = Path(model_path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"BlazeFace model {self.path} not found; the bundled ones are in edge/models/")
         self.description = ModelDescription.load(self.path)
+        self.name = self.description.name
         if self.description.task != "face-detection" or "detection" not in self.description.raw:
             raise DescriptionError(f"{self.path.name}: not a face-detection model description (task "
                                    f"{self.description.task!r}); use a BlazeFace model with its sidecar .json")

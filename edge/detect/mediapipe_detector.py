@@ -41,4 +41,6 @@ class MediaPipeDetector(FaceDetector):
         return sorted(out, key=lambda d: d.score, reverse=True)
 
     def close(self) -> None:
-        self.detector.close()
+        if self.detector is not None:
+            self.detector.close()
+            self.detector = None
