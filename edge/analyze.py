@@ -41,15 +41,15 @@ class Analyzer:
         self.fuser = Fuser(f.face_weight, f.voice_weight, f.text_weight, f.smoothing)
         self.load_s = time.perf_counter() - t0
 
-    def detect(self, image: np.ndarray, timing: dict[str, float]) -> list[tuple[tuple[float, ...], float]]:
-        """Boxes (x, y, w, h) and scores of the faces worth classifying, largest first."""
+    def detect(self, image: np.ndarray, timing: dict[str, float]) -> list:
+        """Detections worth classifying (detect.min_face_px, detect.max_faces), largest first."""
         from .detect.base import keep
 
         t = time.perf_counter()
         d = self.cfg.detect
         dets = keep(self.detector.detect(image), d.max_faces, d.min_face_px)
         timing["detect"] = (time.perf_counter() - t) * 1e3
-        return [(tuple(det.box.to_list()), float(det.score)) for det in dets]
+        return dets
 
     def classify(self, crops: Sequence[np.ndarray], boxes: Sequence[Sequence[float]], scores: Sequence[float],
                  timing: dict[str, float]) -> list[FaceResult]:
@@ -63,13 +63,17 @@ class Analyzer:
 
     def faces(self, image: np.ndarray, timing: dict[str, float]) -> list[FaceResult]:
         """Detect, crop with the model's margin, classify all faces in one call."""
-        found = self.detect(image, timing)
-        if not found:
+        dets = self.detect(image, timing)
+        if not dets:
             timing.setdefault("preprocess", 0.0)
             timing.setdefault("classify", 0.0)
             return []
-        boxes = [b for b, _ in found]
-        return self.classify(self.face.crops(image, boxes), boxes, [s for _, s in found], timing)
+        # Crops use the detector's own box (a face cut by the frame edge keeps its centre);
+        # published boxes are clipped to the frame.
+        h, w = image.shape[:2]
+        crops = self.face.crops(image, [det.box.to_list() for det in dets])
+        boxes = [det.box.clip(w, h).to_list() for det in dets]
+        return self.classify(crops, boxes, [float(det.score) for det in dets], timing)
 
     def face_part(self, faces: Sequence[FaceResult]) -> np.ndarray | None:
         """The fused-label vector of the primary face (the largest, listed first)."""
