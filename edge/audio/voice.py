@@ -1,0 +1,216 @@
+"""Voice emotion on the device: speech gating over the microphone stream, windows over speech, one result per utterance."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..model import Model
+from .features import FEATURE_SET, FeatureSpec, utterance_windows
+from .normalise import RunningNorm
+from .resample import resample
+from .wav import read_wav, to_mono
+
+logger = logging.getLogger(__name__)
+
+BLOCK_S = 0.01  # gating resolution: 10 ms blocks, the feature hop
+SILENCE_MARGIN_DB = 15.0  # blocks this far under the speech threshold are silence, between them "too quiet"
+
+
+@dataclass(frozen=True)
+class VoiceResult:
+    """One utterance's voice emotion, or probs None and the reason no emotion was given."""
+
+    probs: np.ndarray | None
+    reason: str | None  # "silence", "too quiet", "too short" when probs is None
+    labels: tuple[str, ...]
+    start_s: float = 0.0  # position in the stream
+    duration_s: float = 0.0
+    level_db: float = -100.0  # loudest 10 ms block, dBFS RMS
+    windows: int = 0
+    timing_ms: dict = field(default_factory=dict, compare=False)  # "features", "classify"
+
+    @property
+    def emotion(self) -> str | None:
+        return None if self.probs is None else self.labels[int(np.argmax(self.probs))]
+
+    @property
+    def confidence(self) -> float:
+        return 0.0 if self.probs is None else float(np.max(self.probs))
+
+    def to_dict(self) -> dict:
+        d = {"start_s": round(self.start_s, 3), "duration_s": round(self.duration_s, 3),
+             "level_db": round(self.level_db, 1)}
+        if self.probs is None:
+            return {**d, "emotion": None, "reason": self.reason}
+        return {**d, "emotion": self.emotion, "confidence": round(self.confidence, 4), "windows": self.windows,
+                "probs": {l: round(float(p), 4) for l, p in zip(self.labels, self.probs)}}
+
+
+def block_levels(x: np.ndarray, rate: int) -> np.ndarray:
+    """RMS level in dBFS of each whole 10 ms block."""
+    n = max(1, int(rate * BLOCK_S))
+    b = np.asarray(x, np.float32)[: len(x) // n * n].reshape(-1, n)
+    return 10.0 * np.log10(np.maximum((b.astype(np.float64) ** 2).mean(axis=1), 1e-10))
+
+
+class VoiceClassifier:
+    """Loads the voice model once; turns a speech segment into probabilities averaged over its windows."""
+
+    def __init__(self, path: str | Path, backend: str | None = None, threads: int = 1,
+                 providers: Sequence[str] | None = None, energy_threshold_db: float = -45.0,
+                 min_speech_s: float = 0.5, adapt: bool = True) -> None:
+        self.model = Model(path, backend=backend, threads=threads, providers=providers)
+        d = self.model.description
+        if d.task != "voice":
+            raise ValueError(f"{path}: task is {d.task!r}, not a voice model")
+        p = d.preprocess
+        self.labels = d.labels
+        if p.get("feature_set") != FEATURE_SET:
+            raise ValueError(f"{path}: feature set {p.get('feature_set')!r} is not this runtime's {FEATURE_SET!r}; "
+                             "use a voice model trained with this version of edge-emotion")
+        self.spec = FeatureSpec.from_dict(p["features"])
+        self.sample_rate = self.spec.sample_rate
+        # The model saw functionals over at most `window_s` of speech; longer speech is windowed with `hop_s`.
+        self.window_s, self.hop_s = float(p["window_s"]), float(p["hop_s"])
+        self.trim_db = float(p["trim_below_peak_db"])
+        self.norm = RunningNorm.from_description(p["norm"])
+        if self.norm.prior_mean.shape[0] != self.model.input_shape[-1]:
+            raise ValueError(f"{path}: description has {self.norm.prior_mean.shape[0]} normalisation values for a "
+                             f"model taking {self.model.input_shape[-1]} features; re-run `edge-convert quantize`")
+        self.adapt = adapt
+        self.energy_threshold_db = energy_threshold_db
+        self.min_speech_s = min_speech_s
+
+    def window_features(self, x: np.ndarray) -> np.ndarray:
+        """Mono samples at the model rate -> (windows, features) functionals, not yet normalised."""
+        return utterance_windows(x, self.window_s, self.hop_s, self.trim_db, self.spec)
+
+    def predict_features(self, f: np.ndarray) -> np.ndarray:
+        """(windows, features) of one utterance -> probabilities averaged over its windows.
+
+        With `adapt`, the utterance first joins the running statistics (as in training, where a
+        speaker's statistics include every one of its utterances), then it is normalised by them.
+        """
+        if self.adapt:
+            self.norm.update(f.mean(axis=0))
+        return self.model.predict(self.norm.apply(f)).mean(axis=0)
+
+    def classify(self, x: np.ndarray, rate: int, start_s: float = 0.0) -> VoiceResult:
+        """A segment of mono samples at any rate -> its VoiceResult (probs None with a reason for non-speech)."""
+        t0 = time.perf_counter()
+        x = np.asarray(x, np.float32)
+        levels = block_levels(x, rate)
+        peak = float(levels.max()) if len(levels) else -100.0
+        speech = np.flatnonzero(levels >= self.energy_threshold_db)
+        base = dict(labels=self.labels, start_s=start_s, duration_s=len(x) / rate, level_db=peak)
+        if len(speech) == 0:
+            reason = "silence" if peak < self.energy_threshold_db - SILENCE_MARGIN_DB else "too quiet"
+            return VoiceResult(None, reason, **base)
+        if (speech[-1] - speech[0] + 1) * BLOCK_S < self.min_speech_s:
+            return VoiceResult(None, "too short", **base)
+        y = resample(x, rate, self.sample_rate)
+        feats = self.window_features(y)
+        t1 = time.perf_counter()
+        probs = self.predict_features(feats)
+        timing = {"features": (t1 - t0) * 1e3, "classify": (time.perf_counter() - t1) * 1e3}
+        return VoiceResult(probs, None, windows=len(feats), timing_ms=timing, **base)
+
+    def classify_file(self, path: str | Path) -> VoiceResult:
+        """A whole WAV file as one utterance (the offline `infer` path)."""
+        x, rate = read_wav(path)
+        return self.classify(to_mono(x), rate)
+
+
+@dataclass(frozen=True)
+class StreamUpdate:
+    """What one `feed` call produced: the latest finished utterance (or None), windows classified, time spent."""
+
+    result: VoiceResult | None
+    windows: int
+    timing_ms: dict
+
+
+class VoiceStream:
+    """Speech gating over a stream: collects each utterance between silences and classifies it when it ends."""
+
+    PRE_ROLL_S = 0.2  # audio kept before the first loud block, so soft onsets are not cut
+
+    def __init__(self, classifier: VoiceClassifier, audio, rate: int) -> None:
+        """`audio` is the [audio] config section (energy_threshold_db, min_speech_s, end_silence_s, max_utterance_s)."""
+        self.classifier, self.rate = classifier, int(rate)
+        classifier.energy_threshold_db = float(audio.energy_threshold_db)
+        classifier.min_speech_s = float(audio.min_speech_s)
+        self.block = max(1, int(self.rate * BLOCK_S))
+        self.end_blocks = max(1, int(round(audio.end_silence_s / BLOCK_S)))
+        self.max_blocks = max(1, int(round(audio.max_utterance_s / BLOCK_S)))
+        pre_roll_s = self.PRE_ROLL_S
+        self.pre_blocks = int(round(pre_roll_s / BLOCK_S))  # keep the soft onset before the first loud block
+        self._pending = np.zeros(0, np.float32)
+        self._blocks: list[np.ndarray] = []  # the current utterance (with pre-roll), block by block
+        self._quiet = 0  # consecutive silent blocks inside the utterance
+        self._in_speech = False
+        self._pos = 0  # blocks consumed since the start
+        self.last_level_db = -100.0
+        self.utterances = 0
+        self.rejected = 0
+
+    @property
+    def reason(self) -> str | None:
+        """Why there is no voice result right now: None while speech is being collected."""
+        if self._in_speech:
+            return None
+        t = self.classifier.energy_threshold_db
+        return "silence" if self.last_level_db < t - SILENCE_MARGIN_DB else "too quiet"
+
+    def feed(self, x: np.ndarray) -> StreamUpdate:
+        """Feed mono samples at `rate`; the update carries the last utterance that ended in them."""
+        results = self.push(x)
+        timing = {k: sum(r.timing_ms.get(k, 0.0) for r in results) for k in ("features", "classify")}
+        return StreamUpdate(results[-1] if results else None, sum(r.windows for r in results), timing)
+
+    def push(self, x: np.ndarray) -> list[VoiceResult]:
+        """Feed mono samples at `rate`; returns the results of all utterances that ended in them."""
+        x = np.concatenate([self._pending, np.asarray(x, np.float32).ravel()])
+        n = len(x) // self.block
+        self._pending = x[n * self.block:]
+        out = []
+        levels = block_levels(x[: n * self.block], self.rate)
+        for i, level in enumerate(levels):
+            self.last_level_db = float(level)
+            r = self._step(x[i * self.block:(i + 1) * self.block], level >= self.classifier.energy_threshold_db)
+            if r is not None:
+                out.append(r)
+        return out
+
+    def _step(self, blk: np.ndarray, loud: bool) -> VoiceResult | None:
+        self._pos += 1
+        self._blocks.append(blk)
+        if not self._in_speech:
+            if loud:
+                self._in_speech, self._quiet = True, 0
+            else:
+                del self._blocks[: max(0, len(self._blocks) - self.pre_blocks)]
+            return None
+        self._quiet = 0 if loud else self._quiet + 1
+        if self._quiet >= self.end_blocks or len(self._blocks) >= self.max_blocks:
+            return self._finish()
+        return None
+
+    def flush(self) -> VoiceResult | None:
+        """End of stream: classify the utterance in progress, if any."""
+        return self._finish() if self._in_speech else None
+
+    def _finish(self) -> VoiceResult:
+        seg = np.concatenate(self._blocks)
+        start = (self._pos - len(self._blocks)) * BLOCK_S
+        self._blocks, self._in_speech, self._quiet = [], False, 0
+        r = self.classifier.classify(seg, self.rate, start_s=start)
+        self.utterances += r.probs is not None
+        self.rejected += r.probs is None
+        return r
