@@ -14,7 +14,6 @@ from edge.backends import SUFFIXES, BackendUnavailable, backend_class
 from edge.description import DescriptionError, ModelDescription
 from edge.paths import MODELS_DIR
 
-from .stats import summarize
 from .system import sha256
 
 logger = logging.getLogger(__name__)
@@ -106,9 +105,8 @@ def bench_models(paths: Sequence[str | Path], threads: Sequence[int] = (1,), bac
                     rows.append({**row, "status": "failed", "error": result["error"]})
                     logger.warning("%s on %s failed: %s", art.path.name, backend, result["error"])
                     continue
-                times = result.pop("samples_ms")
-                rows.append({**row, "status": "ok", **result, **summarize(times)})
-                samples[row["id"]] = times
+                samples[row["id"]] = result.pop("plot_ms")
+                rows.append({**row, "status": "ok", **result})
     return rows, samples
 
 

@@ -17,9 +17,9 @@ SCHEMA = "edge-emotion/bench/1"
 # (header, row key, format) per report mode; the same columns feed the terminal and the Markdown.
 COLUMNS = {
     "models": [("model", "model", "s"), ("backend", "backend", "s"), ("thr", "threads", "s"), ("status", "status", "s"),
-               ("init ms", "init_ms", ".1f"), ("first ms", "first_ms", ".2f"), ("p50 ms", "p50_ms", ".3f"),
-               ("p90 ms", "p90_ms", ".3f"), ("p99 ms", "p99_ms", ".3f"), ("mean ms", "mean_ms", ".3f"),
-               ("std ms", "std_ms", ".3f"), ("runs/s", "throughput_ips", ".0f"), ("+MB", "rss_added_mb", ".1f")],
+               ("init ms", "init_ms", ".1f"), ("first ms", "first_ms", ".2f"), ("p50 ms", "p50_ms", ".4g"),
+               ("p90 ms", "p90_ms", ".4g"), ("p99 ms", "p99_ms", ".4g"), ("mean ms", "mean_ms", ".4g"),
+               ("std ms", "std_ms", ".4g"), ("runs/s", "throughput_ips", ".0f"), ("+MB", "rss_added_mb", ".1f")],
     "pipeline": [("stage", "stage", "s"), ("n", "n", "d"), ("p50 ms", "p50_ms", ".2f"), ("p95 ms", "p95_ms", ".2f"),
                  ("p99 ms", "p99_ms", ".2f"), ("mean ms", "mean_ms", ".2f"), ("share %", "share_pct", ".1f")],
 }

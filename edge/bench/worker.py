@@ -1,7 +1,7 @@
 """One model benchmark case, run in its own process so init time and memory start clean.
 
 `python -m edge.bench.worker '{"path": ..., "backend": ..., "threads": 1, "min_time": 2}'`
-prints one JSON object: timings, the raw timed samples, and memory.
+prints one JSON object: timings, their percentiles, a subset of the samples for the plot, and memory.
 """
 
 from __future__ import annotations
@@ -14,6 +14,10 @@ import time
 from typing import Any
 
 import numpy as np
+
+from edge.bench.stats import summarize
+
+PLOT_SAMPLES = 5000
 
 
 def _rss_bytes() -> int:
@@ -37,7 +41,7 @@ def sample_input(shape: tuple[int, ...], dtype: np.dtype, seed: int = 0) -> np.n
 
 
 def run_case(path: str, backend: str, threads: int, min_time: float, warmup_time: float = 0.5,
-             providers: list[str] | None = None, min_runs: int = 20, max_runs: int = 100_000) -> dict[str, Any]:
+             providers: list[str] | None = None, min_runs: int = 20, max_runs: int = 1_000_000) -> dict[str, Any]:
     """Init, first inference, warm-up for `warmup_time` s, then timed runs for at least `min_time` s."""
     from edge.backends import backend_class
 
@@ -58,19 +62,24 @@ def run_case(path: str, backend: str, threads: int, min_time: float, warmup_time
         model.run(x)
         warm += 1
 
-    samples, start = [], time.perf_counter()
-    while len(samples) < max_runs and (len(samples) < min_runs or time.perf_counter() - start < min_time):
+    # Preallocated, so a microsecond model still gets its full --min-time without the list growing.
+    samples, n, start = np.empty(max_runs, np.float64), 0, time.perf_counter()
+    while n < max_runs and (n < min_runs or time.perf_counter() - start < min_time):
         t = time.perf_counter_ns()
         model.run(x)
-        samples.append((time.perf_counter_ns() - t) / 1e6)
+        samples[n] = (time.perf_counter_ns() - t) / 1e6
+        n += 1
     wall = time.perf_counter() - start
+    samples = samples[:n]
     return {
         "input": f"{'x'.join(map(str, info.shape))} {np.dtype(info.dtype).name}",
         "init_ms": init_ms, "first_ms": first_ms, "warmup_runs": warm,
-        "throughput_ips": len(samples) / wall,
+        "throughput_ips": n / wall,
         "rss_added_mb": max(0, _peak_rss_bytes() - rss0) / 2**20,
         "rss_mb": _rss_bytes() / 2**20,
-        "samples_ms": samples,
+        **summarize(samples),
+        # every sample would be megabytes of JSON for a fast model: the plot gets an evenly spaced subset
+        "plot_ms": samples[np.linspace(0, n - 1, min(n, PLOT_SAMPLES)).astype(int)].tolist(),
     }
 
 
