@@ -42,17 +42,18 @@ class RingBuffer:
                 self._buf[:end - self.capacity] = x[k:]
             self.written += len(x)
 
-    def read_since(self, pos: int) -> tuple[np.ndarray, int]:
-        """Samples written after `pos` (as many as are still held) and the new position."""
+    def read_since(self, pos: int, upto: int | None = None) -> tuple[np.ndarray, int]:
+        """Samples written after `pos` (and before `upto`, if given; as many as are still held) and the new position."""
         with self._lock:
             oldest = max(0, self.written - self.capacity)
             if pos < oldest:
                 self.overwritten += oldest - pos
                 pos = oldest
-            n = self.written - pos
+            end = self.written if upto is None else max(pos, min(self.written, upto))
+            n = end - pos
             start = pos % self.capacity
             idx = (start + np.arange(n)) % self.capacity
-            return self._buf[idx].copy(), self.written
+            return self._buf[idx].copy(), end
 
 
 class AudioSource(ABC):

@@ -55,7 +55,8 @@ class Pipeline:
         self.audio_samples = 0
         self.voice_fresh = False  # an utterance ended in this step (audio-only mode publishes only then)
         self.started = time.monotonic()
-        self._voice: tuple[float, Any] | None = None  # (monotonic time, latest utterance result)
+        self._voice: tuple[float, Any] | None = None  # (utterance end in stream seconds, its result)
+        self.stream_flushed = False
         self.last_timing: dict[str, float] = {}
         self.times = StageTimes()
 
@@ -76,14 +77,19 @@ class Pipeline:
         self._audio_pos = 0
 
     # -- per step -------------------------------------------------------------------------
-    def _audio_step(self, timing: dict[str, float]) -> None:
+    def _audio_step(self, timing: dict[str, float], frame=None) -> None:
         """Feed new samples to the voice stream; keep its latest utterance result."""
         if self.audio is None:
             return
-        samples, self._audio_pos = self.audio.ring.read_since(self._audio_pos)
+        upto = None
+        if frame is not None and not self.cfg.video.realtime and self.video.source.is_file:
+            # Offline file processing: audio advances with the video, not as fast as it can be read.
+            upto = int(round((frame.pos_s + 1.0 / max(self.video.source.fps, 1.0)) * self.audio.sample_rate))
+        samples, self._audio_pos = self.audio.ring.read_since(self._audio_pos, upto)
         self.audio.consumed = self._audio_pos
         update = self.stream.feed(samples)
-        if self.audio.ended.is_set() and self.audio.ring.written == self._audio_pos:
+        if self.audio.ended.is_set() and self.audio.ring.written == self._audio_pos and not self.stream_flushed:
+            self.stream_flushed = True
             last = self.stream.flush()  # end of a file: the utterance in progress still counts
             if last is not None:
                 update = type(update)(last, update.windows + last.windows, update.timing_ms)
@@ -96,18 +102,22 @@ class Pipeline:
                 self.notifier.progress()  # audio is flowing through the gate: the pipeline is alive
         self.voice_fresh = update.result is not None
         if update.result is not None:
-            self._voice = (time.monotonic(), update.result)
+            r = update.result
+            self._voice = (r.start_s + r.duration_s, r)  # utterance end, in stream seconds
 
-    def _voice_now(self) -> tuple[dict | None, str | None, Any]:
+    def _voice_now(self, frame=None) -> tuple[dict | None, str | None, Any]:
         """(audio JSON, reason when null, fused-label vector or None) for the current step."""
         if self.audio is None:
             return None, "audio off", None
         if self._voice is None:
-            return None, self.stream.reason, None
-        age = time.monotonic() - self._voice[0]
-        res = self._voice[1]
+            return None, self.stream.reason or "utterance in progress", None
+        # Ages are in stream time, so files processed faster than real time age their voice results correctly;
+        # both clocks start with the pipeline, so a live camera and microphone agree too.
+        now_s = max(self._audio_pos / self.audio.sample_rate, frame.pos_s if frame is not None else 0.0)
+        end_s, res = self._voice
+        age = max(0.0, now_s - end_s)
         if age > self.cfg.fusion.voice_max_age_s:
-            return None, f"no speech in the last {self.cfg.fusion.voice_max_age_s:g} s", None
+            return None, self.stream.reason or "utterance in progress", None
         if res.probs is None:
             return None, res.reason, None
         d = res.to_dict()
@@ -121,8 +131,8 @@ class Pipeline:
         if frame is not None:
             timing["capture"] = frame.capture_ms
             faces = self.analyzer.faces(frame.image, timing)
-        self._audio_step(timing)
-        audio, reason, voice_vec = self._voice_now()
+        self._audio_step(timing, frame)
+        audio, reason, voice_vec = self._voice_now(frame)
         t = time.perf_counter()
         fused = self.analyzer.fuser.update({"face": self.analyzer.face_part(faces) if frame is not None else None,
                                             "voice": voice_vec})
@@ -159,7 +169,7 @@ class Pipeline:
                     frame = None
                     if stop.wait(self.cfg.audio.hop_s / 2):  # audio-only: poll twice per hop
                         break
-                    if self.audio.ended.is_set() and self.audio.ring.written == self._audio_pos:
+                    if self.stream_flushed:  # the audio file ended and its last utterance was classified
                         break
                 res = self.step(frame)
                 if not ready and (frame is not None or self.audio_samples):
