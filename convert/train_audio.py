@@ -122,45 +122,75 @@ def description(prior: dict[str, Any], n_utts: int, speakers: list[str], metrics
     }
 
 
+def per_utterance(probs: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    """Window probabilities -> each utterance's mean over its windows (what the device reports)."""
+    out = np.zeros((n, probs.shape[1]))
+    np.add.at(out, owner, probs)
+    return out / np.bincount(owner, minlength=n)[:, None]
+
+
+def _mean_metrics(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Metrics averaged over runs (each a `metrics` dict); the confusion is summed; min/max UAR kept."""
+    uars = [r["uar"] for r in runs]
+    return {"uar": float(np.mean(uars)), "uar_min": float(min(uars)), "uar_max": float(max(uars)),
+            "accuracy": float(np.mean([r["accuracy"] for r in runs])),
+            "accuracy_min": float(min(r["accuracy"] for r in runs)),
+            "accuracy_max": float(max(r["accuracy"] for r in runs)),
+            "macro_f1": float(np.mean([r["macro_f1"] for r in runs])),
+            "recall": {lab: float(np.mean([r["recall"][lab] for r in runs])) for lab in VOICE_LABELS},
+            "confusion": np.sum([r["confusion"] for r in runs], axis=0).tolist(), "runs": len(runs)}
+
+
 def loso(feats, y, speakers, args, out_dir: Path) -> dict[str, Any]:
-    """Leave-one-speaker-out: float Keras and (optionally) int8 TFLite through edge.model.Model."""
+    """Leave-one-speaker-out: float Keras and (optionally) int8 TFLite through edge.model.Model.
+
+    The held-out speaker is replayed in `args.orders` random orders (the running statistics depend
+    on which utterances came first); every figure is the mean over those orders.
+    """
     from edge.model import Model
 
     from .quantize import export_all
     from .report import metrics
 
-    n = len(y)
-    p_float, p_int8 = np.zeros((n, len(VOICE_LABELS))), np.zeros((n, len(VOICE_LABELS)))
+    n, k, orders = len(y), len(VOICE_LABELS), range(args.orders)
+    p_float = {o: np.zeros((n, k)) for o in orders}
+    p_int8 = {o: np.zeros((n, k)) for o in orders}
     per_speaker = {}
     for s in sorted(set(speakers)):
         tr, te = np.flatnonzero(speakers != s), np.flatnonzero(speakers == s)
         train, prior = speaker_normalised([feats[i] for i in tr], speakers[tr])
-        test = online_normalised([feats[i] for i in te], prior, args.seed)
         x, yy = stack(train, y[tr])
         model = fit(x, yy, args.hidden, args.epochs, args.seed)
-        for j, i in enumerate(te):
-            p_float[i] = model.predict(test[j], verbose=0).mean(axis=0)
-        row = {"n": len(te), "float_uar": metrics(y[te], p_float[te].argmax(1), VOICE_LABELS)["uar"]}
+        int8 = None
         if args.int8:
             fold = out_dir / f"loso_{s}"
             fold.mkdir(parents=True, exist_ok=True)
             model.save(fold / "voice.keras")
             paths = export_all(fold / "voice.keras", x, fold, "voice",
                                description(prior, len(tr), sorted(set(speakers[tr])), None), targets=("tflite-int8",))
-            m = Model(paths["tflite-int8"])
-            for j, i in enumerate(te):
-                p_int8[i] = m.predict(test[j]).mean(axis=0)
-            row["int8_uar"] = metrics(y[te], p_int8[te].argmax(1), VOICE_LABELS)["uar"]
-            row["agreement"] = float((p_int8[te].argmax(1) == p_float[te].argmax(1)).mean())
+            int8 = Model(paths["tflite-int8"])
+        owner = np.concatenate([[j] * len(feats[i]) for j, i in enumerate(te)])
+        for o in orders:
+            rows = np.concatenate(online_normalised([feats[i] for i in te], prior, args.seed * 1000 + o))
+            p_float[o][te] = per_utterance(model.predict(rows, verbose=0), owner, len(te))
+            if int8 is not None:
+                p_int8[o][te] = per_utterance(int8.predict(rows), owner, len(te))
+        row = {"n": len(te), "float_uar": float(np.mean([metrics(y[te], p_float[o][te].argmax(1), VOICE_LABELS)["uar"]
+                                                           for o in orders]))}
+        if int8 is not None:
+            row["int8_uar"] = float(np.mean([metrics(y[te], p_int8[o][te].argmax(1), VOICE_LABELS)["uar"] for o in orders]))
+            row["agreement"] = float(np.mean([(p_int8[o][te].argmax(1) == p_float[o][te].argmax(1)).mean()
+                                              for o in orders]))
         per_speaker[s] = row
-        logger.info("speaker %s: %s", s, {k: round(v, 4) for k, v in row.items()})
-    res = {"protocol": "leave-one-speaker-out, held-out speaker normalised online (RunningNorm, prior_count "
-                       f"{PRIOR_COUNT:g}, random order seed {args.seed})",
-           "float": metrics(y, p_float.argmax(1), VOICE_LABELS), "per_speaker": per_speaker,
-           "hidden": args.hidden, "epochs": args.epochs, "seed": args.seed}
+        logger.info("speaker %s: %s", s, {key: round(v, 4) for key, v in row.items()})
+    res = {"protocol": f"leave-one-speaker-out; the held-out speaker normalised online (RunningNorm, prior_count "
+                       f"{PRIOR_COUNT:g}) in {args.orders} random utterance orders, figures averaged over them",
+           "float": _mean_metrics([metrics(y, p_float[o].argmax(1), VOICE_LABELS) for o in orders]),
+           "per_speaker": per_speaker, "hidden": args.hidden, "epochs": args.epochs, "seed": args.seed,
+           "orders": args.orders, "n_features": len(feature_names())}
     if args.int8:
-        res["int8_tflite"] = metrics(y, p_int8.argmax(1), VOICE_LABELS)
-        res["agreement"] = float((p_int8.argmax(1) == p_float.argmax(1)).mean())
+        res["int8_tflite"] = _mean_metrics([metrics(y, p_int8[o].argmax(1), VOICE_LABELS) for o in orders])
+        res["agreement"] = float(np.mean([(p_int8[o].argmax(1) == p_float[o].argmax(1)).mean() for o in orders]))
     return res
 
 
@@ -168,9 +198,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="Emo-DB folder (holding wav/ or the .wav files)")
     p.add_argument("--out", type=Path, default=Path("runs/voice"), help="folder for the Keras model, artifacts, report")
     p.add_argument("--cache", type=Path, default=Path(".devdata"), help="feature cache folder ('' disables)")
-    p.add_argument("--hidden", type=int, default=256, help="hidden units (0: a linear softmax model)")
-    p.add_argument("--epochs", type=int, default=60)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--hidden", type=int, default=0, help="hidden units (0: a linear softmax model; LOSO: 0 gave 73.96%% UAR, 256 gave 72.15%%)")
+    p.add_argument("--epochs", type=int, default=100)
+    p.add_argument("--seed", type=int, default=0, help="training seed (also offsets the held-out orders)")
+    p.add_argument("--orders", type=int, default=10, help="random utterance orders per held-out speaker")
     p.add_argument("--speakers", default="", help="comma-separated subset of speakers (smoke runs)")
     p.add_argument("--no-loso", dest="loso", action="store_false", help="skip leave-one-speaker-out")
     p.add_argument("--no-int8", dest="int8", action="store_false", help="LOSO without quantizing each fold")
