@@ -37,13 +37,11 @@ def face_accuracy(path: Path, data: Path, limit: int | None) -> tuple[float, int
 
 def voice_accuracy(path: Path, data: Path, limit: int | None) -> tuple[float, int, dict[str, float]]:
     from edge.audio.voice import VoiceClassifier
-    from edge.audio.wav import read_wav, to_mono
 
     clf = VoiceClassifier(path)
     pred, truth = [], []
     for wav, label in emodb_files(data, limit):
-        samples, rate = read_wav(wav)
-        pred.append(clf.classify(to_mono(samples), rate).emotion)  # None (no speech found) counts as wrong
+        pred.append(clf.classify_file(wav).emotion)  # each file is one utterance; None (no speech) counts as wrong
         truth.append(label)
     return _scores(pred, truth)
 
