@@ -1,0 +1,1 @@
+"""Workstation stage: train, quantize and validate the models that edge/ runs."""

@@ -1,0 +1,35 @@
+"""Training-time augmentation of uint8 faces with OpenCV: on the CPU, beside any Keras backend."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+
+def augment(faces: np.ndarray, rng: np.random.Generator, rotation: float = 10.0, shift: float = 0.1,
+            zoom: float = 0.1, erasing: float = 0.5) -> np.ndarray:
+    """(N, H, W) uint8 -> augmented copy: horizontal flip, rotation (degrees), shift and zoom (fractions), random erasing.
+
+    The seed design's flip/rotation 10/shift 0.1/zoom 0.1, plus random erasing (Zhong et al. 2017) with
+    probability `erasing`: a rectangle of 2-25% of the face filled with noise, so no single region decides the class.
+    """
+    n, h, w = faces.shape
+    out = np.empty_like(faces)
+    flips = rng.random(n) < 0.5
+    angles = rng.uniform(-rotation, rotation, n)
+    scales = rng.uniform(1 - zoom, 1 + zoom, n)
+    shifts = rng.uniform(-shift, shift, (n, 2)) * (w, h)
+    for i in range(n):
+        m = cv2.getRotationMatrix2D((w / 2 - 0.5, h / 2 - 0.5), angles[i], scales[i])
+        m[:, 2] += shifts[i]
+        img = faces[i, :, ::-1] if flips[i] else faces[i]
+        out[i] = cv2.warpAffine(np.ascontiguousarray(img), m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    for i in np.flatnonzero(rng.random(n) < erasing):
+        area = rng.uniform(0.02, 0.25) * h * w
+        aspect = math.exp(rng.uniform(math.log(0.3), math.log(3.3)))  # log-uniform, as in the paper
+        eh, ew = min(h, int(round(math.sqrt(area * aspect)))), min(w, int(round(math.sqrt(area / aspect))))
+        y, x = rng.integers(0, h - eh + 1), rng.integers(0, w - ew + 1)
+        out[i, y:y + eh, x:x + ew] = rng.integers(0, 256, (eh, ew), dtype=np.uint8)
+    return out

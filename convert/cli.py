@@ -1,0 +1,40 @@
+"""`edge-convert`: a thin dispatcher; each subcommand lives in its own module with add_arguments() and run()."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+# subcommand -> (module, one-line help). Modules are imported only when their subcommand runs,
+# so `edge-convert --help` needs no TensorFlow.
+COMMANDS = {
+    "train-face": ("convert.train_face", "train the face-expression model on FER2013"),
+    "train-audio": ("convert.train_audio", "train the Emo-DB voice model, leave-one-speaker-out, then on all speakers"),
+    "quantize": ("convert.quantize_cli", "Keras model -> TFLite/ONNX float32 and int8, with descriptions"),
+    "validate-voice": ("convert.voice_report", "voice model: LOSO report and shipped artifacts run through edge/"),
+    "validate": ("convert.validate", "evaluate model artifacts through edge/ and write the report"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="edge-convert", description=__doc__.split(":")[0])
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    argv = sys.argv[1:] if argv is None else argv
+    # Only the chosen subcommand's module is imported (the others may need packages not installed).
+    chosen = next((a for a in argv if a in COMMANDS), None)
+    for name, (module, help_) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_)
+        if name == chosen:
+            mod = importlib.import_module(module)
+            mod.add_arguments(p)
+            p.set_defaults(func=mod.run)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""Keras model -> TFLite and ONNX artifacts (float32 reference and int8), each with its sidecar description.
+
+A table of targets plus one function per target; `export_all` runs them in order and
+logs time, path and size of each. Used by the face and the voice model alike.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from edge.description import SCHEMA, ModelDescription, description_path
+
+logger = logging.getLogger(__name__)
+
+# Fewer calibration samples give unstable activation ranges (Ultralytics refuses too few, too).
+MIN_CALIBRATION = 300
+ONNX_OPSET = 17
+
+
+class CalibrationError(ValueError):
+    """The calibration set is too small or has the wrong shape."""
+
+
+@dataclass(frozen=True)
+class Export:
+    """What one target function gets: the loaded Keras model, the calibration set and the artifacts so far."""
+
+    model: Any
+    calib: np.ndarray
+    done: dict[str, Path]
+
+
+def _concrete_function(model):
+    import tensorflow as tf
+
+    # Batch left open so the runtime can run one face or a whole validation batch.
+    spec = tf.TensorSpec((None,) + tuple(model.inputs[0].shape[1:]), tf.float32, name="input")
+    return tf.function(lambda x: model(x, training=False), input_signature=[spec]), spec
+
+
+def _tflite(ex: Export, out: Path, int8: bool) -> None:
+    import tensorflow as tf
+
+    with tempfile.TemporaryDirectory() as tmp:
+        # Through a SavedModel: converting the Keras 3 model's concrete function leaves its variables unfrozen.
+        ex.model.export(tmp, format="tf_saved_model", verbose=False)
+        conv = tf.lite.TFLiteConverter.from_saved_model(tmp)
+        if int8:
+            conv.optimizations = [tf.lite.Optimize.DEFAULT]
+            conv.representative_dataset = lambda: ([ex.calib[i:i + 1]] for i in range(len(ex.calib)))
+            conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            conv.inference_input_type = tf.int8
+            conv.inference_output_type = tf.int8
+        out.write_bytes(conv.convert())
+
+
+def export_tflite_float32(ex: Export, out: Path) -> None:
+    """TFLite float32, the reference the int8 model is compared with."""
+    _tflite(ex, out, int8=False)
+
+
+def export_tflite_int8(ex: Export, out: Path) -> None:
+    """TFLite full-integer int8 with int8 input and output, calibrated on `calib`."""
+    _tflite(ex, out, int8=True)
+
+
+def export_onnx_float32(ex: Export, out: Path) -> None:
+    """ONNX float32 through tf2onnx."""
+    import tf2onnx
+
+    fn, spec = _concrete_function(ex.model)
+    tf2onnx.convert.from_function(fn, input_signature=[spec], opset=ONNX_OPSET, output_path=str(out))
+
+
+class _Reader:
+    """onnxruntime calibration reader: one sample per call, like the TFLite representative dataset."""
+
+    def __init__(self, name: str, calib: np.ndarray) -> None:
+        self.name, self.calib, self.i = name, calib, 0
+
+    def get_next(self):
+        if self.i >= len(self.calib):
+            return None
+        self.i += 1
+        return {self.name: self.calib[self.i - 1:self.i]}
+
+
+def export_onnx_int8(ex: Export, out: Path) -> None:
+    """ONNX int8: onnxruntime static quantization, QDQ, per-channel weights, same calibration set."""
+    import onnxruntime as ort
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = ex.done.get("onnx-float32")
+        if src is None:
+            src = Path(tmp) / "float32.onnx"
+            export_onnx_float32(ex, src)
+        prep = Path(tmp) / "prep.onnx"
+        # Shape inference + folding, as onnxruntime advises; ONNX shape inference suffices for a static CNN (no sympy).
+        quant_pre_process(str(src), str(prep), skip_symbolic_shape=True)
+        name = ort.InferenceSession(str(prep), providers=["CPUExecutionProvider"]).get_inputs()[0].name
+        quantize_static(str(prep), str(out), _Reader(name, ex.calib), quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+                        calibrate_method=CalibrationMethod.MinMax)
+
+
+@dataclass(frozen=True)
+class Target:
+    suffix: str
+    format: str
+    precision: str
+    export: Callable[[Export, Path], None]
+
+
+# Order matters: onnx-int8 reuses the onnx-float32 file when it was made first.
+TARGETS: dict[str, Target] = {
+    "tflite-float32": Target("_float32.tflite", "tflite", "float32", export_tflite_float32),
+    "tflite-int8": Target("_int8.tflite", "tflite", "int8", export_tflite_int8),
+    "onnx-float32": Target("_float32.onnx", "onnx", "float32", export_onnx_float32),
+    "onnx-int8": Target("_int8.onnx", "onnx", "int8", export_onnx_int8),
+}
+
+
+def tensor_specs(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Input and output spec (shape, dtype, quantization) read back from the converted file itself."""
+    from edge.backends import open_backend
+
+    backend = open_backend(path)
+
+    def spec(t) -> dict[str, Any]:
+        d: dict[str, Any] = {"shape": [int(s) if isinstance(s, (int, np.integer)) and s > 0 else -1 for s in t.shape],
+                             "dtype": np.dtype(t.dtype).name}
+        if t.scale:
+            d["quantization"] = {"scale": float(t.scale), "zero_point": int(t.zero_point)}
+        return d
+
+    return spec(backend.inputs[0]), spec(backend.outputs[0])
+
+
+def write_description(path: Path, target: Target, base: dict[str, Any]) -> Path:
+    """Sidecar `<file>.json`: the caller's fields plus format, precision and tensor specs of this file."""
+    inp, outp = tensor_specs(path)
+    d = {"schema": SCHEMA, **base, "format": target.format, "precision": target.precision, "input": inp, "output": outp,
+         "file": path.name}
+    d.setdefault("name", path.stem)
+    ModelDescription.from_dict(d, str(path))  # refuse to write an incomplete description
+    side = description_path(path)
+    side.write_text(json.dumps(d, indent=2) + "\n")
+    return side
+
+
+def check_calibration(calib: np.ndarray, input_shape: tuple) -> np.ndarray:
+    """At least MIN_CALIBRATION float32 samples shaped like the model input."""
+    calib = np.asarray(calib, dtype=np.float32)
+    if calib.ndim < 2 or len(calib) < MIN_CALIBRATION:
+        raise CalibrationError(f"calibration needs at least {MIN_CALIBRATION} samples, got {len(calib) if calib.ndim else 0}; "
+                               "pass more training data (e.g. --calib 1000)")
+    if tuple(calib.shape[1:]) != tuple(input_shape):
+        raise CalibrationError(f"calibration samples have shape {calib.shape[1:]}, the model takes {tuple(input_shape)}")
+    return calib
+
+
+def export_all(keras_model: str | Path | Any, calib: np.ndarray, out_dir: str | Path, stem: str,
+               description: dict[str, Any], targets: tuple[str, ...] = tuple(TARGETS)) -> dict[str, Path]:
+    """Write `<stem><suffix>` and its sidecar for each target; returns {target: path}.
+
+    `keras_model` is a `.keras` path or a model already in memory.
+    """
+    import keras
+
+    unknown = [t for t in targets if t not in TARGETS]
+    if unknown:
+        raise ValueError(f"unknown targets {unknown}; choose from {', '.join(TARGETS)}")
+    model = keras_model if isinstance(keras_model, keras.Model) else keras.saving.load_model(keras_model, compile=False)
+    calib = check_calibration(calib, tuple(model.inputs[0].shape[1:]))
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ex = Export(model, calib, {})
+    for name in targets:
+        target = TARGETS[name]
+        path = out_dir / f"{stem}{target.suffix}"
+        t0 = time.perf_counter()
+        target.export(ex, path)
+        write_description(path, target, description)
+        ex.done[name] = path
+        logger.info("%s: %s (%.1f kB) in %.1f s", name, path, path.stat().st_size / 1e3, time.perf_counter() - t0)
+    return dict(ex.done)

@@ -1,0 +1,44 @@
+"""`edge-convert quantize`: a trained `.keras` model -> TFLite/ONNX float32 and int8 artifacts with descriptions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+from .quantize import MIN_CALIBRATION, TARGETS, export_all
+
+logger = logging.getLogger(__name__)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--task", choices=("face",), default="face", help="which model family (sets data, labels, preprocessing)")
+    p.add_argument("--model", required=True, help="trained .keras model (train-face writes OUT/face.keras)")
+    p.add_argument("--data", required=True, help="training data, for the calibration set")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--stem", default=None, help="file name stem (default: the task name)")
+    p.add_argument("--calib", type=int, default=1000, help=f"calibration samples from Training (at least {MIN_CALIBRATION})")
+    p.add_argument("--targets", nargs="+", choices=list(TARGETS), default=list(TARGETS))
+    p.add_argument("--version", default="1", help="model version written into each description")
+    p.add_argument("--mirror-average", action="store_true",
+                   help="build flip test-time averaging into the graph (two passes per face, one model file)")
+    p.add_argument("--metrics", default=None, help="JSON file whose content goes into each description's `metrics`")
+
+
+def run(args: argparse.Namespace) -> int:
+    import keras
+
+    from . import face_task
+    from .face_models import mirror_average
+
+    model = keras.saving.load_model(args.model, compile=False)
+    if args.mirror_average:
+        model = mirror_average(model)
+    calib = face_task.calibration(args.data, args.calib)
+    metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else None
+    desc = face_task.description(args.version, args.mirror_average, metrics)
+    paths = export_all(model, calib, args.out, args.stem or args.task, desc, tuple(args.targets))
+    for target, path in paths.items():
+        print(f"{target}: {path}")
+    return 0

@@ -1,0 +1,93 @@
+"""Classification metrics and their Markdown/JSON report, shared by the face and the voice model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+
+def confusion(y_true: np.ndarray, y_pred: np.ndarray, n: int) -> np.ndarray:
+    """(n, n) counts: row = true class, column = predicted class."""
+    cm = np.zeros((n, n), np.int64)
+    np.add.at(cm, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    return cm
+
+
+def metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: Sequence[str]) -> dict[str, Any]:
+    """Accuracy (= WA), macro-F1, per-class recall and its mean (= UAR), confusion matrix."""
+    cm = confusion(y_true, y_pred, len(labels))
+    support, predicted, hits = cm.sum(1), cm.sum(0), np.diag(cm)
+    recall = np.divide(hits, support, out=np.zeros(len(labels)), where=support > 0)
+    precision = np.divide(hits, predicted, out=np.zeros(len(labels)), where=predicted > 0)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(len(labels)), where=precision + recall > 0)
+    return {
+        "n": int(cm.sum()),
+        "accuracy": float(hits.sum() / max(1, cm.sum())),
+        "macro_f1": float(f1.mean()),
+        "uar": float(recall.mean()),
+        "recall": {lab: float(r) for lab, r in zip(labels, recall)},
+        "confusion": cm.tolist(),
+    }
+
+
+def plot_confusion(cm: np.ndarray, labels: Sequence[str], path: str | Path, title: str = "") -> Path:
+    """Row-normalised confusion matrix as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    cm = np.asarray(cm, dtype=np.float64)
+    norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(6, 5))
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            ax.text(j, i, f"{norm[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                    color="white" if norm[i, j] > 0.5 else "black")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.2f}"
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """Report dict (as written to JSON) -> Markdown: one row per artifact, then per-class recall."""
+    rows = report["artifacts"]
+    labels = report["labels"]
+    lines = [f"# {report['title']}", "", *report.get("notes", []), "",
+             "| artifact | backend | accuracy % | macro-F1 % | UAR % | agreement with float % | size kB | latency p50 ms | p90 ms |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        agree = _pct(r["agreement"]) if r.get("agreement") is not None else "-"
+        lat = r.get("latency_ms") or {}
+        lines.append(f"| {r['file']} | {r['backend']} | {_pct(r['accuracy'])} | {_pct(r['macro_f1'])} | {_pct(r['uar'])} | "
+                     f"{agree} | {r['size_bytes'] / 1e3:.1f} | {lat.get('p50', float('nan')):.3f} | {lat.get('p90', float('nan')):.3f} |")
+    lines += ["", "Per-class recall %:", "", "| artifact | " + " | ".join(labels) + " |", "| --- |" + " --- |" * len(labels)]
+    for r in rows:
+        lines.append(f"| {r['file']} | " + " | ".join(_pct(r["recall"][lab]) for lab in labels) + " |")
+    for c in report.get("checks", []):
+        lines.append(f"\n**{c['name']}**: {'PASS' if c['ok'] else 'FAIL'} ({c['detail']})")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(report: dict[str, Any], stem: str | Path) -> tuple[Path, Path]:
+    """Write `<stem>.json` and `<stem>.md`."""
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    js, md = stem.with_suffix(".json"), stem.with_suffix(".md")
+    js.write_text(json.dumps(report, indent=2) + "\n")
+    md.write_text(markdown(report))
+    return js, md

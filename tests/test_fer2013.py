@@ -1,0 +1,106 @@
+"""FER2013 loaders on tiny generated fixtures, their errors, and the training augmentation."""
+
+import gzip
+
+import cv2
+import numpy as np
+import pytest
+
+from convert.augment import augment
+from convert.fer2013 import DatasetError, Split, load, load_csv, load_folder, load_npz, save_npz
+from edge.labels import FACE_LABELS
+
+
+def _csv(rows):
+    return "emotion,pixels,Usage\n" + "".join(f"{e},{' '.join(map(str, p))},{u}\n" for e, p, u in rows)
+
+
+@pytest.fixture
+def faces():
+    rng = np.random.default_rng(0)
+    usages = ["Training"] * 6 + ["PublicTest"] * 2 + ["PrivateTest"] * 3
+    return [(i % 7, rng.integers(0, 256, 48 * 48), u) for i, u in enumerate(usages)]
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_csv_plain_and_gz(tmp_path, faces, gz):
+    path = tmp_path / ("f.csv.gz" if gz else "f.csv")
+    text = _csv(faces).encode()
+    path.write_bytes(gzip.compress(text) if gz else text)
+    data = load_csv(path)
+    assert {k: len(v) for k, v in data.items()} == {"Training": 6, "PublicTest": 2, "PrivateTest": 3}
+    priv = data["PrivateTest"]
+    assert priv.x.dtype == np.uint8 and priv.x.shape == (3, 48, 48)
+    assert priv.y.tolist() == [8 % 7, 9 % 7, 10 % 7]
+    assert np.array_equal(priv.x[0].ravel(), faces[8][1])
+
+
+def test_csv_pick_keeps_only_the_asked_positions(tmp_path, faces):
+    path = tmp_path / "f.csv"
+    path.write_text(_csv(faces))
+    data = load_csv(path, splits=("PrivateTest",), pick={"PrivateTest": {2}})
+    assert data["PrivateTest"].y.tolist() == [10 % 7]
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("3,1 2 3,Training", "row 3: pixels must be 2304 values"),
+    ("x,{p},Training", "row 3: not a number"),
+    ("9,{p},Training", "row 3: emotion 9 outside 0..6"),
+    ("3,{p}", "row 3: 2 fields"),
+    ("3,{p},Validation", "row 3: Usage 'Validation'"),
+])
+def test_malformed_row_names_file_and_row(tmp_path, faces, bad, message):
+    path = tmp_path / "bad.csv"
+    lines = _csv(faces[:1]) + bad.format(p=" ".join(["7"] * 2304)) + "\n"
+    path.write_text(lines)
+    with pytest.raises(DatasetError, match=message) as e:
+        load_csv(path)
+    assert str(path) in str(e.value)
+
+
+def test_missing_file_and_wrong_header(tmp_path):
+    with pytest.raises(DatasetError, match="not found"):
+        load_csv(tmp_path / "none.csv")
+    (tmp_path / "h.csv").write_text("label,image\n")
+    with pytest.raises(DatasetError, match="row 1: header"):
+        load_csv(tmp_path / "h.csv")
+
+
+def test_image_folder_layout(tmp_path):
+    rng = np.random.default_rng(1)
+    for folder, n in (("train", 2), ("test", 1), ("val", 1)):
+        for label in ("happy", "sad"):
+            (tmp_path / folder / label).mkdir(parents=True)
+            for i in range(n):
+                size = 48 if i == 0 else 96  # a larger image is resized to 48x48
+                cv2.imwrite(str(tmp_path / folder / label / f"{i}.png"), rng.integers(0, 256, (size, size), dtype=np.uint8))
+    data = load(tmp_path)
+    assert {k: len(v) for k, v in data.items()} == {"Training": 4, "PublicTest": 2, "PrivateTest": 2}
+    assert data["Training"].x.shape == (4, 48, 48)
+    assert sorted(set(data["Training"].y.tolist())) == [FACE_LABELS.index("happy"), FACE_LABELS.index("sad")]
+
+
+def test_image_folder_rejects_unknown_labels(tmp_path):
+    (tmp_path / "train" / "contempt").mkdir(parents=True)
+    (tmp_path / "test").mkdir()
+    with pytest.raises(DatasetError, match="contempt"):
+        load_folder(tmp_path)
+
+
+def test_npz_round_trip_is_lossless(tmp_path):
+    rng = np.random.default_rng(2)
+    split = Split(rng.integers(0, 256, (5, 48, 48), dtype=np.uint8), np.arange(5) % 7)
+    back = load_npz(save_npz({"Training": split}, tmp_path / "d.npz"))["Training"]
+    assert np.array_equal(back.x, split.x) and np.array_equal(back.y, split.y)
+
+
+def test_augment_keeps_shape_and_changes_pixels():
+    rng = np.random.default_rng(3)
+    faces = np.tile(np.linspace(0, 255, 48, dtype=np.uint8), (8, 48, 1))  # horizontal ramp: a flip is visible
+    out = augment(faces, rng)
+    assert out.shape == faces.shape and out.dtype == np.uint8
+    assert not np.array_equal(out, faces)
+    same = augment(faces, rng, rotation=0, shift=0, zoom=0, erasing=0)
+    flipped = np.array([np.array_equal(o, f[:, ::-1]) for o, f in zip(same, faces)])
+    unchanged = np.array([np.array_equal(o, f) for o, f in zip(same, faces)])
+    assert (flipped | unchanged).all()  # with no geometric jitter each face is either mirrored or left alone
