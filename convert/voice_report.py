@@ -35,9 +35,11 @@ def _pct(v: float) -> str:
 def loso_markdown(loso: dict[str, Any], command: str) -> str:
     """Per-speaker and overall LOSO table, per-class recall, confusion of the int8 model."""
     has_int8 = "int8_tflite" in loso
-    lines = ["# Voice model: leave-one-speaker-out on Emo-DB", "", f"Command: `{command}`", "",
+    lines = ["# Voice model: leave-one-speaker-out on Emo-DB", "",
+             f"Training and LOSO: `{loso.get('command', 'edge-convert train-audio')}`; this report: `{command}`", "",
              f"Protocol: {loso['protocol']}. Model: {'linear softmax' if not loso['hidden'] else loso['hidden']} "
-             f"on {loso.get('n_features', 1097)} functionals, {loso['epochs']} epochs, seed {loso['seed']}.", "",
+             f"on {loso.get('n_features', 1097)} functionals, {loso.get('ensemble', 1)} runs weight-averaged, "
+             f"{loso['epochs']} epochs, seed {loso['seed']}.", "",
              "| held-out speaker | utterances | float UAR % | int8 TFLite UAR % | int8-vs-float agreement % |",
              "| --- | --- | --- | --- | --- |"]
     for s, r in loso["per_speaker"].items():
@@ -86,7 +88,7 @@ def artifact_rows(models_dir: Path, data: Path) -> list[dict[str, Any]]:
             pred.append(int(np.argmax(p)))
         preds[name] = np.array(pred)
         m = metrics(y, preds[name], VOICE_LABELS)
-        ref = preds.get(name.replace("int8", "float32"))
+        ref = preds.get(name.replace("int8", "float32")) if "int8" in name else None
         rows.append({"file": name, "size_bytes": path.stat().st_size, "accuracy": m["accuracy"], "uar": m["uar"],
                      "agreement_with_float32": float((preds[name] == ref).mean()) if ref is not None else None,
                      "inference_p50_ms": float(np.percentile(times, 50))})
