@@ -82,7 +82,7 @@ class VoiceClassifier:
         self.norm = RunningNorm.from_description(p["norm"])
         if self.norm.prior_mean.shape[0] != self.model.input_shape[-1]:
             raise ValueError(f"{path}: description has {self.norm.prior_mean.shape[0]} normalisation values for a "
-                             f"model taking {self.model.input_shape[-1]} features; re-run `edge-convert quantize`")
+                             f"model taking {self.model.input_shape[-1]} features; re-run `edge-convert train-audio`")
         self.adapt = adapt
         self.energy_threshold_db = energy_threshold_db
         self.min_speech_s = min_speech_s
