@@ -76,6 +76,20 @@ def test_stream_finds_the_utterance_between_silences(clf, speech):
     assert stream.utterances == 1 and stream.flush() is None
 
 
+def test_stream_at_48k_gives_the_same_emotion_as_the_file(clf, speech):
+    from edge.audio.resample import resample
+
+    x, rate = speech
+    clf.norm.reset()
+    expected = clf.classify(x, rate).emotion
+    clf.norm.reset()
+    x48 = resample(x, rate, 48000)
+    stream = VoiceStream(clf, AUDIO, 48000)
+    audio = np.concatenate([np.zeros(24000, np.float32), x48, np.zeros(48000, np.float32)])
+    results = [u.result for u in (stream.feed(audio[i:i + 2400]) for i in range(0, len(audio), 2400)) if u.result]
+    assert [r.emotion for r in results] == [expected]
+
+
 def test_stream_flush_reports_speech_in_progress(clf, speech):
     x, rate = speech
     stream = VoiceStream(clf, AUDIO, rate)
