@@ -47,8 +47,6 @@ class AudioConfig:
     device: str = opt("", "microphone: pyaudio device index or part of its name; empty for the default device")
     sample_rate: int = opt(16000, "microphone capture rate in Hz; audio is resampled to the model's rate", min=8000)
     buffer_s: float = opt(10.0, "length of the audio ring buffer in seconds", min=1)
-    window_s: float = opt(1.0, "analysis window; the voice model's description may fix it", min=0.1)
-    hop_s: float = opt(0.5, "hop between analysis windows over speech", min=0.05)
     energy_threshold_db: float = opt(-45.0, "frames quieter than this (dBFS RMS) count as silence", max=0)
     min_speech_s: float = opt(0.5, "shortest speech segment that gets a voice emotion", min=0)
     max_utterance_s: float = opt(8.0, "an utterance longer than this is reported and restarted", min=0.5)

@@ -51,6 +51,9 @@ class Inferer:
             {"face": face_vec, "voice": voice_vec})
 
     def _voice(self, wav: Path, timing: dict[str, float]) -> tuple[dict | None, str | None, np.ndarray | None]:
+        # Files may come from different speakers: each starts from the model's own normalisation prior,
+        # so a file's result does not depend on which files came before it.
+        self.an.voice.norm.reset()
         res = self.an.voice.classify_file(wav)
         timing["audio_features"] = res.timing_ms.get("features", 0.0)
         timing["audio_classify"] = res.timing_ms.get("classify", 0.0)

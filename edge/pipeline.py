@@ -29,6 +29,8 @@ EXIT_CONFIG = 2  # bad command line or configuration
 EXIT_UNAVAILABLE = 3  # a model, camera, microphone or package could not be opened
 
 POLL_S = 0.1  # longest wait for a frame before checking audio and the stop event
+# Audio-only polling: well under the 0.4 s of silence that ends an utterance, so results come out promptly.
+AUDIO_POLL_S = 0.1
 
 
 def resolve_sources(cfg: Config) -> tuple[str | None, str | None]:
@@ -167,7 +169,7 @@ class Pipeline:
                         continue
                 else:
                     frame = None
-                    if stop.wait(self.cfg.audio.hop_s / 2):  # audio-only: poll twice per hop
+                    if stop.wait(AUDIO_POLL_S):
                         break
                     if self.stream_flushed:  # the audio file ended and its last utterance was classified
                         break
