@@ -48,7 +48,8 @@ def vgg(widths: tuple[int, ...] = (64, 96, 128, 160), convs: tuple[int, ...] = (
 
 
 # name -> builder; `edge-convert train-face --arch NAME`. The 1 MB file limit bounds the parameters (int8: one byte
-# each) while one core runs about 400 M int8 MACs per ms here, so the VGGs spend their width early, at high resolution.
+# each) while one core here runs about 560 M int8 MACs per ms (edge/models/FACE_MODEL_CARD.md), so the VGGs spend
+# their width early, at high resolution.
 ARCHS: dict[str, Callable] = {
     "baseline": baseline,
     "vgg": vgg,

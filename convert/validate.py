@@ -85,7 +85,11 @@ def environment(threads: int) -> dict[str, Any]:
             versions[mod] = None
     cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
                 if l.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
-    return {"cpu": cpu, "machine": platform.machine(), "python": platform.python_version(), "threads": threads,
+    import os
+
+    affinity = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None  # taskset pinning, if any
+    return {"cpu": cpu, "machine": platform.machine(), "cpus_allowed": affinity, "cpu_count": os.cpu_count(),
+            "python": platform.python_version(), "threads": threads,
             "edge_emotion": edge.__version__, **versions}
 
 
@@ -104,10 +108,12 @@ def run(args: argparse.Namespace) -> int:
     x, y = face_task.evaluation(args.data)
     paths = [Path(m) for m in args.models]
     rows, checks = evaluate(paths, x, y, face_task.FACE_LABELS, args.threads, args.latency_seconds)
+    env = environment(args.threads)
     report = {"title": "Face model validation (FER2013 PrivateTest, through edge.model.Model)",
               "notes": [f"Data: `{args.data}`, PrivateTest, {len(y)} faces. Command: `edge-convert {' '.join(sys.argv[1:])}`",
-                        f"Latency: one face per call, {args.threads} thread(s), after {LATENCY_WARMUP} warm-up runs."],
-              "labels": list(face_task.FACE_LABELS), "environment": environment(args.threads),
+                        f"Latency: one face per call, {args.threads} thread(s), {args.latency_seconds:g} s timed after "
+                        f"{LATENCY_WARMUP} warm-up runs; CPU: {env['cpu']}, cores allowed {env['cpus_allowed']} of {env['cpu_count']}."],
+              "labels": list(face_task.FACE_LABELS), "environment": env,
               "artifacts": rows, "checks": checks}
     js, md = write_report(report, args.report)
     print(md.read_text())
