@@ -19,7 +19,7 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="edge-convert", description=__doc__.split(":")[0])
+    parser = argparse.ArgumentParser(prog="edge-convert", description="Workstation stage: train, quantize and validate the models edge/ runs.")
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     argv = sys.argv[1:] if argv is None else argv
