@@ -155,7 +155,11 @@ class Pipeline:
         next_stats = time.monotonic() + stats_every
         ready = False
         try:
-            self.open_sources(stop)
+            try:
+                self.open_sources(stop)
+            except OSError as e:  # a camera, microphone or file that cannot be opened: name it, no traceback
+                logger.error("%s", e)
+                return EXIT_UNAVAILABLE
             while not stop.is_set():
                 t_step = time.monotonic()
                 if self.video is not None:
