@@ -30,8 +30,7 @@ class Analyzer:
 
             self.face = FaceClassifier(model_path(m.face, FACE_MODEL), backend=backend, threads=m.threads,
                                        providers=m.providers)
-            self.detector = make_detector(cfg.detect.detector, min_score=cfg.detect.min_score, threads=m.threads,
-                                          backend=backend if backend != "onnxruntime" else None)
+            self.detector = self._detector(cfg, backend)
         if audio:
             from .audio.voice import VoiceClassifier
 
@@ -40,6 +39,22 @@ class Analyzer:
         f = cfg.fusion
         self.fuser = Fuser(f.face_weight, f.voice_weight, f.text_weight, f.smoothing)
         self.load_s = time.perf_counter() - t0
+
+    @staticmethod
+    def _detector(cfg: Config, backend: str | None):
+        """The configured detector; BlazeFace that cannot run here (no TFLite runtime) falls back to Haar."""
+        from .backends import BackendUnavailable
+        from .detect import DetectorUnavailable, make_detector
+
+        d, m = cfg.detect, cfg.models
+        tflite_backend = backend if backend in ("litert", "tflite-runtime") else None
+        try:
+            return make_detector(d.detector, min_score=d.min_score, threads=m.threads, backend=tflite_backend)
+        except (BackendUnavailable, DetectorUnavailable) as e:
+            if not d.detector.startswith("blazeface"):
+                raise
+            logger.warning("%s; falling back to the Haar cascade (fewer faces found, see README)", e)
+            return make_detector("haar", min_score=d.min_score)
 
     def detect(self, image: np.ndarray, timing: dict[str, float]) -> list:
         """Detections worth classifying (detect.min_face_px, detect.max_faces), largest first."""

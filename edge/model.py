@@ -23,6 +23,7 @@ class Model:
         if not self.path.is_file():
             raise FileNotFoundError(f"model file {self.path} not found; set models.face / models.voice to a model "
                                     "from `edge-convert quantize`, or reinstall edge-emotion for the bundled ones")
+        self.path = self._fallback(self.path, backend)
         self.description = ModelDescription.load(self.path)
         self.backend = open_backend(self.path, backend=backend, threads=threads, providers=providers)
         self.labels = self.description.labels
@@ -32,6 +33,26 @@ class Model:
             raise DescriptionError(f"{self.path.name}: description input scale {self.description.input.scale} "
                                    f"differs from the model's {inp.scale}; the sidecar belongs to another model")
         self._in, self._out = inp, out
+
+    @staticmethod
+    def _fallback(path: Path, backend: str | None) -> Path:
+        """A .tflite with no TFLite runtime installed -> its .onnx sibling when onnxruntime can run that."""
+        if backend is not None or path.suffix != ".tflite":
+            return path
+        from .backends import BACKENDS, BackendUnavailable, backend_class
+
+        for name in BACKENDS:
+            try:
+                backend_class(name)
+            except BackendUnavailable:
+                continue
+            if name in ("litert", "tflite-runtime"):
+                return path
+            onnx = path.with_suffix(".onnx")
+            if onnx.is_file():
+                logger.warning("no TFLite runtime installed (pip install ai-edge-litert); using %s with %s", onnx.name, name)
+                return onnx
+        return path
 
     @property
     def input_shape(self) -> tuple[int, ...]:
