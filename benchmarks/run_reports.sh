@@ -2,7 +2,7 @@
 # Regenerates the committed reports in benchmarks/reports/ on this machine (about 4 minutes on 2 cores).
 # Each report file states the command that produced it; this script is the list of those commands.
 #   bash benchmarks/run_reports.sh            # all suites
-#   bash benchmarks/run_reports.sh models     # one suite: models | repeat | pipeline | fer
+#   bash benchmarks/run_reports.sh models     # one suite: models | int8 | repeat | gate | pipeline | fer
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PY:-.venv/bin/python}"
@@ -15,6 +15,13 @@ if want models; then
   # every shipped model, every backend that reads it, 1 and 2 threads (this machine has 2 cores)
   $BENCH models --threads 1,2 --min-time 3 --out "$OUT/models"
 fi
+if want int8; then
+  # int8 vs float32 face model at 1 thread; the float32 files are the quantizer's references in runs/face/q/
+  # (not shipped: make them with `edge-convert` as in edge/models/FACE_MODEL_CARD.md)
+  $BENCH models --model edge/models/face_int8.tflite --model runs/face/q/face_float32.tflite \
+    --model edge/models/face_int8.onnx --model runs/face/q/face_float32.onnx \
+    --backend litert --backend onnxruntime --min-time 5 --out "$OUT/face-int8-vs-float"
+fi
 if want repeat; then
   # repeatability: the int8 face model twice back to back; target: medians within 10 %
   for run in 1 2; do
@@ -23,6 +30,15 @@ if want repeat; then
   { echo "\$ edge-bench compare $OUT/repeat/run1/models.json $OUT/repeat/run2/models.json"
     $BENCH compare "$OUT/repeat/run1/models.json" "$OUT/repeat/run2/models.json"; } > "$OUT/repeat/compare.txt"
   cat "$OUT/repeat/compare.txt"
+fi
+if want gate; then
+  # the flashing gate on the full sets: face int8 on FER2013 PrivateTest, voice int8 on all of Emo-DB
+  # (the voice model was trained on Emo-DB, so that figure checks the flash, not generalisation: see its card)
+  D=../shared/datasets
+  $BENCH models --model edge/models/face_int8.tflite --backend litert --min-time 1 \
+    --accuracy $D/fer2013/fer2013.csv.gz --min-accuracy 0.65 --out "$OUT/gate-face"
+  $BENCH models --model edge/models/voice_int8.tflite --backend litert --min-time 1 \
+    --accuracy $D/emodb/wav --min-accuracy 0.70 --out "$OUT/gate-voice"
 fi
 if want pipeline; then
   # the live loop on the whole demo clip at its own frame rate, and as fast as the loop goes

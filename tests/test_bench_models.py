@@ -160,7 +160,7 @@ def test_speedups_pair_int8_with_float_of_the_same_model():
             row("voice_int8.tflite", 0.1), {"model": "voice_float32.tflite", "backend": "litert", "threads": 1, "status": "failed"}]
     out = speedups(rows)
     assert list(out) == ["face_int8.tflite vs face_float32.tflite (litert, 1 thr)"]
-    assert out["face_int8.tflite vs face_float32.tflite (litert, 1 thr)"].startswith("2.50x")
+    assert out["face_int8.tflite vs face_float32.tflite (litert, 1 thr)"].startswith("speed-up 2.50x")
 
 
 def test_system_command_prints_the_machine(capsys):

@@ -122,5 +122,5 @@ def speedups(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
             f = ok.get((float_name, backend, n))
             if f:
                 out[f"{model} vs {float_name} ({backend}, {n} thr)"] = (
-                    f"{f['p50_ms'] / q['p50_ms']:.2f}x faster at p50 ({q['p50_ms']:.3f} vs {f['p50_ms']:.3f} ms)")
+                    f"speed-up {f['p50_ms'] / q['p50_ms']:.2f}x at p50 (int8 {q['p50_ms']:.4g} ms, float {f['p50_ms']:.4g} ms)")
     return out
