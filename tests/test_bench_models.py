@@ -178,3 +178,11 @@ def test_unavailable_onnx_provider_is_a_failed_row_not_a_crash(tmp_path):
                      "--out", str(tmp_path)]) == 0
     row = json.loads((tmp_path / "models.json").read_text())["results"][0]
     assert row["status"] == "failed" and "NoSuchExecutionProvider" in row["error"]
+
+
+def test_without_matplotlib_the_png_is_skipped_with_a_message(tmp_path, monkeypatch, caplog):
+    from edge.bench.report import write_plot
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as on a device without it: the import fails
+    assert write_plot({"a": [1.0, 2.0]}, tmp_path / "x.png", "t") is False
+    assert not (tmp_path / "x.png").exists() and "pip install matplotlib" in caplog.text
