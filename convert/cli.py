@@ -15,6 +15,7 @@ COMMANDS = {
     "quantize": ("convert.quantize_cli", "Keras model -> TFLite/ONNX float32 and int8, with descriptions"),
     "validate-voice": ("convert.voice_report", "voice model: LOSO report and shipped artifacts run through edge/"),
     "validate": ("convert.validate", "evaluate model artifacts through edge/ and write the report"),
+    "demo-clip": ("convert.demo_clip", "build the bundled demo clip (edge/sample/) from face-photos and Emo-DB"),
 }
 
 

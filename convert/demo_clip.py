@@ -18,7 +18,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.audio.wav import read_wav
+from edge.audio.resample import resample
+from edge.audio.wav import read_wav, to_mono, write_wav
 from edge.paths import SAMPLE_AUDIO, SAMPLE_DIR, SAMPLE_VIDEO
 
 logger = logging.getLogger(__name__)
@@ -38,11 +39,6 @@ SEGMENTS = [
     ("fear", "11a01Aa.wav"),
     ("disgust", "13a01Ea.wav"),
 ]
-
-
-def _resample(x: np.ndarray, rate: int, target: int) -> np.ndarray:
-    t = np.arange(int(len(x) * target / rate)) * (rate / target)
-    return np.interp(t, np.arange(len(x)), x).astype(np.float32)
 
 
 def _pick_photos(photos_dir: Path) -> dict[str, list[str]]:
@@ -84,21 +80,14 @@ def build(datasets: Path, out_dir: Path = SAMPLE_DIR) -> dict:
         seg = {"start_s": k * SEGMENT_S, "end_s": (k + 1) * SEGMENT_S, "photo": image_name, "photo_label": label}
         if wav_name:
             samples, rate = read_wav(emodb / wav_name)
-            speech = _resample(samples.mean(axis=1) if samples.ndim == 2 else samples, rate, SAMPLE_RATE)
+            speech = resample(to_mono(samples), rate, SAMPLE_RATE)
             speech = speech[: int((SEGMENT_S - 0.4) * SAMPLE_RATE)]  # leave >= 0.4 s of silence per segment
             start = int((k * SEGMENT_S + 0.2) * SAMPLE_RATE)
             audio[start:start + len(speech)] = speech
             seg.update(speech=wav_name, speech_s=[round(start / SAMPLE_RATE, 3), round((start + len(speech)) / SAMPLE_RATE, 3)])
         manifest["segments"].append(seg)
     writer.release()
-    pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2")
-    import wave
-
-    with wave.open(str(audio_path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(SAMPLE_RATE)
-        w.writeframes(pcm.tobytes())
+    write_wav(audio_path, audio, SAMPLE_RATE)
     manifest["provenance"] = ("Video: photos from face-photos (Labeled Faces in the Wild derived, Apache-2.0). "
                               "Audio: Emo-DB, Burkhardt et al. 2005, free for research use.")
     (out_dir / "demo.json").write_text(json.dumps(manifest, indent=2) + "\n")
@@ -107,8 +96,11 @@ def build(datasets: Path, out_dir: Path = SAMPLE_DIR) -> dict:
     return manifest
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo-clip", help="build the bundled demo clip from the shared datasets")
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--datasets", type=Path, default=Path("../shared/datasets"), help="folder with face-photos/ and emodb/")
     p.add_argument("--out", type=Path, default=SAMPLE_DIR, help="output folder (default: the package's sample/)")
-    p.set_defaults(func=lambda a: build(a.datasets, a.out) and 0)
+
+
+def run(args: argparse.Namespace) -> int:
+    build(args.datasets, args.out)
+    return 0
