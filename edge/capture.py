@@ -95,9 +95,7 @@ class OpenCVSource(VideoSource):
             cap = cv2.VideoCapture(spec)
         if not cap.isOpened():
             cap.release()
-            hint = ("the file is missing or not a video OpenCV can decode" if not spec.startswith(("/dev/", "rtsp", "http"))
-                    and not spec.isdigit() else "check the device exists, the user is in the 'video' group, and nothing else holds it")
-            raise OSError(f"cannot open video source {spec!r}: {hint}")
+            raise OSError(f"cannot open video source {spec!r}: {self._hint(spec)}")
         if not self.is_file:
             cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
             cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
@@ -106,7 +104,19 @@ class OpenCVSource(VideoSource):
         self.fps = cap.get(cv2.CAP_PROP_FPS) or self.req_fps
         self.cap = cap
 
+    @staticmethod
+    def _hint(spec: str) -> str:
+        if spec.isdigit() or spec.startswith("/dev/"):
+            return "check the device exists, the user is in the 'video' group, and nothing else holds it"
+        if "://" in spec:
+            return "check the URL and that the camera is reachable from here"
+        if "!" in spec:
+            return "check the pipeline with gst-launch-1.0 and that OpenCV was built with GStreamer"
+        return "the file is missing or not a video OpenCV can decode"
+
     def read(self) -> np.ndarray | None:
+        if self.cap is None:  # a reopen after a loss has not succeeded yet
+            return None
         ok, frame = self.cap.read()
         return frame if ok else None
 
@@ -144,6 +154,8 @@ class Picamera2Source(VideoSource):
         self.cam.start()
 
     def read(self) -> np.ndarray | None:
+        if self.cam is None:
+            return None
         return self.cam.capture_array("main")
 
     def close(self) -> None:
@@ -236,7 +248,7 @@ class VideoCapture:
             self.source.open()
             self.reconnects += 1
             logger.info("video source reopened")
-        except OSError as e:
+        except (OSError, RuntimeError) as e:  # picamera2/libcamera report a missing camera as RuntimeError
             logger.warning("%s", e)
         return min(backoff * 2, self.reconnect_max_s)
 

@@ -110,3 +110,29 @@ def test_wav_file_capture_fills_the_ring(tmp_path):
     cap.join()
     assert pos == len(tone)
     np.testing.assert_allclose(x, tone / 32768.0, atol=1e-4)
+
+
+def test_lost_network_camera_is_reopened_with_backoff(caplog):
+    from mjpeg_camera import MjpegCamera
+
+    camera = MjpegCamera()
+    port = camera.server.server_address[1]
+    stop = threading.Event()
+    cap = VideoCapture(OpenCVSource(camera.url), stop, reconnect_max_s=0.5).start()
+    try:
+        assert cap.latest.get(timeout=5.0) is not None
+        camera.close()  # the camera goes away: reads fail, reopening fails for a while
+        time.sleep(1.5)
+        camera = MjpegCamera(port=port)  # back on the same address
+        deadline = time.monotonic() + 10.0
+        while cap.reconnects == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert cap.reconnects >= 1
+        cap.latest.get(timeout=0.01)  # discard a frame from before the outage, if any
+        assert cap.latest.get(timeout=5.0) is not None  # frames flow again
+        assert not cap.ended.is_set() and cap.error is None  # never fatal
+        assert "lost; reopening" in caplog.text
+    finally:
+        stop.set()
+        cap.join(timeout=2.0)
+        camera.close()

@@ -11,15 +11,14 @@ import signal
 import statistics
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from edge import paths
 from edge.description import description_path
+from mjpeg_camera import MjpegCamera
 from notify_socket import NotifySocket
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,55 +28,6 @@ STALL_S = 3.5  # the last 2 s of it (4 ping intervals) must see no ping
 cv2 = pytest.importorskip("cv2")
 pytestmark = pytest.mark.skipif(not description_path(paths.FACE_MODEL).exists(),
                                 reason=f"bundled face model not built yet ({paths.FACE_MODEL})")
-
-
-class MjpegCamera:
-    """A network camera on loopback; `paused` stops sending frames but keeps the connection open."""
-
-    def __init__(self, n_frames: int = 30) -> None:
-        cap = cv2.VideoCapture(str(paths.SAMPLE_VIDEO))
-        self.frames = []
-        while len(self.frames) < n_frames:
-            ok, image = cap.read()
-            if not ok:
-                break
-            self.frames.append(cv2.imencode(".jpg", image)[1].tobytes())
-        cap.release()
-        self.paused = threading.Event()
-        self.closed = threading.Event()
-        camera = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.send_response(200)
-                self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
-                self.end_headers()
-                i = 0
-                while not camera.closed.is_set():
-                    if camera.paused.is_set():
-                        time.sleep(0.05)
-                        continue
-                    jpg = camera.frames[i % len(camera.frames)]
-                    i += 1
-                    try:
-                        self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n%s\r\n"
-                                         % (len(jpg), jpg))
-                    except OSError:
-                        return
-                    time.sleep(0.1)  # 10 fps
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/stream.mjpg"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.closed.set()
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
