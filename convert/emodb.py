@@ -3,53 +3,23 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from edge.audio.resample import resample
 from edge.audio.wav import read_wav, to_mono
-from edge.labels import EMODB_LETTERS, VOICE_LABELS
+from edge.datasets import Utterance, read_emodb
 
-# Emo-DB: SSTTTEV.wav, e.g. 03a01Wa.wav = speaker 03, text a01, emotion W (anger), version a.
-EMODB_NAME = re.compile(r"^(\d\d)([a-z]\d\d)([A-Z])([a-z])\.wav$")
 # RAVDESS: modality-channel-emotion-intensity-statement-repetition-actor; 03 = audio only, 01 = speech.
 RAVDESS_NAME = re.compile(r"^(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)\.wav$")
 # RAVDESS emotion codes -> project labels; 02 calm and 08 surprised have no voice label and are skipped.
 RAVDESS_EMOTIONS = {"01": "neutral", "03": "happy", "04": "sad", "05": "angry", "06": "fear", "07": "disgust"}
 
 
-@dataclass(frozen=True)
-class Utterance:
-    path: Path
-    speaker: str
-    label: str
-    text: str = ""
-
-    @property
-    def label_index(self) -> int:
-        return VOICE_LABELS.index(self.label)
-
-
 def load_emodb(root: str | Path) -> list[Utterance]:
     """All Emo-DB utterances under root (its wav/ folder or the folder holding it), sorted by name."""
-    root = Path(root)
-    folder = root / "wav" if (root / "wav").is_dir() else root
-    if not folder.is_dir():
-        raise FileNotFoundError(f"Emo-DB folder {root} not found (expected SSTTTEV.wav files, e.g. 03a01Wa.wav)")
-    out, odd = [], []
-    for p in sorted(folder.glob("*.wav")):
-        m = EMODB_NAME.match(p.name)
-        if not m or m.group(3) not in EMODB_LETTERS:
-            odd.append(p.name)
-            continue
-        out.append(Utterance(p, m.group(1), EMODB_LETTERS[m.group(3)], m.group(2)))
-    if odd:
-        raise ValueError(f"{folder}: {len(odd)} file names do not follow Emo-DB's SSTTTEV.wav, e.g. {odd[0]}")
-    if not out:
-        raise FileNotFoundError(f"{folder}: no Emo-DB .wav files")
-    return out
+    return read_emodb(root)
 
 
 def load_ravdess(root: str | Path) -> list[Utterance]:

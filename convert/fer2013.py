@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from edge.datasets import FER_SIZE, FER_SPLITS, DatasetError, read_fer2013
 from edge.labels import FACE_LABELS
+
+__all__ = ["DatasetError", "SIZE", "SPLITS", "Split", "load", "load_csv", "load_folder", "load_npz", "save_npz"]
 
 logger = logging.getLogger(__name__)
 
-SIZE = 48  # FER2013 faces are 48x48 grayscale
-SPLITS = ("Training", "PublicTest", "PrivateTest")
+SIZE, SPLITS = FER_SIZE, FER_SPLITS
 # image-folder split name -> the CSV's Usage name
 FOLDER_SPLITS = {"train": "Training", "val": "PublicTest", "test": "PrivateTest"}
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".pgm")
-
-
-class DatasetError(ValueError):
-    """The dataset file or folder is missing or malformed."""
 
 
 @dataclass(frozen=True)
@@ -40,53 +35,14 @@ class Split:
         return Split(self.x[idx], self.y[idx])
 
 
-def _open_text(path: Path) -> io.TextIOBase:
-    if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")
-
-
 def load_csv(path: str | Path, splits: tuple[str, ...] = SPLITS, pick: dict[str, set[int]] | None = None) -> dict[str, Split]:
     """Kaggle `emotion,pixels,Usage` CSV -> {Usage: Split}; an error names the file and row of a bad line.
 
     `pick`: per split, the positions within that split to keep (the others are not parsed).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetError(f"{path}: FER2013 CSV not found (expected the Kaggle fer2013.csv or .csv.gz)")
-    xs: dict[str, list[np.ndarray]] = {s: [] for s in splits}
-    ys: dict[str, list[int]] = {s: [] for s in splits}
-    seen = dict.fromkeys(SPLITS, -1)
-    with _open_text(path) as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header is None or [h.strip() for h in header[:3]] != ["emotion", "pixels", "Usage"]:
-            raise DatasetError(f"{path}: row 1: header {header} is not emotion,pixels,Usage")
-        for row_no, row in enumerate(reader, start=2):  # row 1 is the header
-            if len(row) != 3:
-                raise DatasetError(f"{path}: row {row_no}: {len(row)} fields, expected 3 (emotion,pixels,Usage)")
-            emotion, pixels, usage = row
-            if usage not in SPLITS:
-                raise DatasetError(f"{path}: row {row_no}: Usage {usage!r} is not one of {', '.join(SPLITS)}")
-            seen[usage] += 1
-            if usage not in xs or (pick is not None and seen[usage] not in pick.get(usage, ())):
-                continue
-            try:
-                label = int(emotion)
-                img = np.array(pixels.split(), dtype=np.int32)
-            except ValueError as e:
-                raise DatasetError(f"{path}: row {row_no}: not a number ({e})") from None
-            if not 0 <= label < len(FACE_LABELS):
-                raise DatasetError(f"{path}: row {row_no}: emotion {label} outside 0..{len(FACE_LABELS) - 1}")
-            if img.size != SIZE * SIZE or img.min() < 0 or img.max() > 255:
-                raise DatasetError(f"{path}: row {row_no}: pixels must be {SIZE * SIZE} values in 0..255, got {img.size}")
-            xs[usage].append(img.astype(np.uint8).reshape(SIZE, SIZE))
-            ys[usage].append(label)
-    out = {}
-    for s in splits:
-        x = np.stack(xs[s]) if xs[s] else np.zeros((0, SIZE, SIZE), np.uint8)
-        out[s] = Split(x, np.array(ys[s], dtype=np.int64))
-        logger.info("%s: %s %d faces", path.name, s, len(out[s]))
+    out = {s: Split(x, y) for s, (x, y) in read_fer2013(path, splits, pick).items()}
+    for s, d in out.items():
+        logger.info("%s: %s %d faces", Path(path).name, s, len(d))
     return out
 
 

@@ -38,6 +38,9 @@ def test_readers_refuse_wrong_layouts(tmp_path):
     (tmp_path / "hello.wav").write_bytes(b"")
     with pytest.raises(DataError, match="not an Emo-DB name"):
         list(emodb_files(tmp_path))
+    with pytest.raises(DataError, match="empty not found"):
+        list(emodb_files(tmp_path / "empty"))
+    (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="no .wav files"):
         list(emodb_files(tmp_path / "empty"))
 
