@@ -190,6 +190,9 @@ class Pipeline:
                     self.publisher.publish(res)
                     self.last_timing["publish_prev"] = (time.perf_counter() - t) * 1e3
                 self.processed += 1
+                if getattr(self.publisher, "reader_gone", False):
+                    logger.info("nobody reads the results any more; stopping")
+                    break
                 self.times.add(res["timing_ms"])
                 if time.monotonic() >= next_stats:
                     next_stats += stats_every

@@ -120,3 +120,18 @@ def test_default_path_imports_no_tensorflow_librosa_or_mediapipe():
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_closed_stdout_pipe_ends_the_run_cleanly():
+    """`edge-emotion run | head -1`: once nobody reads the results, the loop stops instead of running on."""
+    proc = subprocess.Popen(CMD + ["--source", "sample"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=ROOT)
+    try:
+        assert json.loads(proc.stdout.readline())["schema"] == SCHEMA
+        proc.stdout.close()
+        code = proc.wait(timeout=10)  # the clip would otherwise play for 24 s
+    finally:
+        proc.kill()
+    err = proc.stderr.read()
+    assert code == 0, err
+    assert "nobody reads the results any more; stopping" in err and "Traceback" not in err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from typing import IO, Any
 
@@ -18,15 +19,29 @@ class StdoutPublisher(Publisher):
     def __init__(self, stream: IO[str] | None = None) -> None:
         self.stream = stream or sys.stdout
         self.failed = 0
+        self.reader_gone = False  # the reading end of a pipe closed (`edge-emotion run | head`): nobody listens
 
     def publish(self, result: dict[str, Any]) -> None:
         try:
             self.stream.write(json.dumps(result, separators=(",", ":")) + "\n")
             self.stream.flush()
-        except (OSError, ValueError) as e:  # closed pipe, closed stream: count, never raise
+        except BrokenPipeError:
+            self.failed += 1
+            if not self.reader_gone:
+                self.reader_gone = True
+                logger.info("stdout reader closed the pipe")
+                # Later flushes (interpreter exit included) must not raise again on the dead pipe.
+                try:
+                    self.stream = open(os.devnull, "w")
+                except OSError:
+                    pass
+        except (OSError, ValueError) as e:  # closed stream, full disk: count, never raise
             self.failed += 1
             if self.failed == 1:
                 logger.warning("stdout publish failed: %s", e)
+
+    def stats(self) -> dict[str, Any]:
+        return {"failed": self.failed, "reader_gone": self.reader_gone}
 
     def close(self, timeout: float = 1.0) -> None:
         try:
