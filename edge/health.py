@@ -42,22 +42,30 @@ def cpu_temperature_c() -> float | None:
     return max(temps) if temps else None
 
 
+def _probe(fn, default=None):
+    """One health reading; the service's sandbox (ProcSubset=pid hides /proc/loadavg, /proc/stat) may refuse it."""
+    try:
+        return fn()
+    except Exception:  # noqa: BLE001 - a missing reading must never cost a result
+        return default
+
+
 def process_stats() -> dict[str, Any]:
-    """CPU seconds, current and peak resident memory of this process, CPU temperature."""
+    """CPU seconds and share, current and peak resident memory of this process, load and CPU temperature."""
     try:
         import psutil
 
-        p = psutil.Process()
-        rss = p.memory_info().rss
-        cpu_percent = p.cpu_percent(interval=None)
+        proc = psutil.Process()
     except ImportError:
-        rss, cpu_percent = None, None
+        proc = None
+    rss = _probe(lambda: proc.memory_info().rss) if proc else None
     ru = resource.getrusage(resource.RUSAGE_SELF)
+    load = _probe(lambda: round(os.getloadavg()[0], 2))
     return {
         "cpu_s": round(ru.ru_utime + ru.ru_stime, 2),
-        "cpu_percent": cpu_percent,
+        "cpu_percent": _probe(lambda: proc.cpu_percent(interval=None)) if proc else None,
         "rss_mb": round(rss / 2**20, 1) if rss else None,
         "peak_rss_mb": round(ru.ru_maxrss / 1024.0, 1),  # ru_maxrss is in KiB on Linux
-        "load_avg": round(os.getloadavg()[0], 2),
+        "load_avg": load,
         "cpu_temp_c": cpu_temperature_c(),
     }

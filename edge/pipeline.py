@@ -196,7 +196,10 @@ class Pipeline:
                 self.times.add(res["timing_ms"])
                 if time.monotonic() >= next_stats:
                     next_stats += stats_every
-                    self.publisher.publish_stats(self.stats())
+                    try:
+                        self.publisher.publish_stats(self.stats())
+                    except Exception:  # noqa: BLE001 - health reporting must never stop the results
+                        logger.exception("stats report failed")
                 if interval:
                     stop.wait(max(0.0, interval - (time.monotonic() - t_step)))
         except Exception:  # noqa: BLE001 - log with traceback, then shut down in order
