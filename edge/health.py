@@ -6,6 +6,7 @@ import collections
 import glob
 import os
 import resource
+import sys
 from typing import Any, Iterable
 
 import numpy as np
@@ -30,16 +31,30 @@ class StageTimes:
         return out
 
 
-def cpu_temperature_c() -> float | None:
-    """Highest thermal-zone temperature (Raspberry Pi and Jetson expose them here); None where unreadable."""
-    temps = []
-    for path in glob.glob("/sys/class/thermal/thermal_zone*/temp"):
+def temperatures_c() -> dict[str, float]:
+    """Thermal zones by type (Jetson: CPU-therm, GPU-therm; Pi: cpu-thermal); empty where none is readable."""
+    temps = {}
+    for zone in sorted(glob.glob("/sys/class/thermal/thermal_zone*")):
         try:
-            with open(path) as f:
-                temps.append(int(f.read().strip()) / 1000.0)
+            with open(zone + "/type") as f:
+                kind = f.read().strip()
+            with open(zone + "/temp") as f:
+                temps[kind] = int(f.read().strip()) / 1000.0
         except (OSError, ValueError):
             continue
-    return max(temps) if temps else None
+    return temps
+
+
+def cpu_temperature_c() -> float | None:
+    """Highest thermal-zone temperature; None where unreadable."""
+    temps = temperatures_c()
+    return max(temps.values()) if temps else None
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident memory of this process (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
 
 
 def _probe(fn, default=None):
@@ -65,7 +80,7 @@ def process_stats() -> dict[str, Any]:
         "cpu_s": round(ru.ru_utime + ru.ru_stime, 2),
         "cpu_percent": _probe(lambda: proc.cpu_percent(interval=None)) if proc else None,
         "rss_mb": round(rss / 2**20, 1) if rss else None,
-        "peak_rss_mb": round(ru.ru_maxrss / 1024.0, 1),  # ru_maxrss is in KiB on Linux
+        "peak_rss_mb": round(peak_rss_bytes() / 2**20, 1),
         "load_avg": load,
         "cpu_temp_c": cpu_temperature_c(),
     }

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..health import peak_rss_bytes
 from .stats import summarize
 
 logger = logging.getLogger(__name__)
@@ -109,17 +110,9 @@ def bench_pipeline(source: str, audio: str | None = None, duration: float | None
         "dropped_frames": pipeline.video.dropped if pipeline.video else 0,
         "cpu_pct_one_core": round(100.0 * ((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)) / wall, 1) if wall else 0.0,
         "rss_mb": round(proc.memory_info().rss / 2**20, 1),
-        "peak_rss_mb": round(_peak_rss_mb(), 1),
+        "peak_rss_mb": round(peak_rss_bytes() / 2**20, 1),
         "load_s": round(load_s, 3),
         "first_result_s": round(pub.first_at - t0, 3) if pub.first_at else None,
         "dominant_stage": f"{dominant['stage']} ({dominant['share_pct']:.0f} % of stage time)" if dominant else None,
     }
     return rows, summary, samples
-
-
-def _peak_rss_mb() -> float:
-    import resource
-    import sys
-
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 1024.0

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from edge.health import temperatures_c
+
 # Distributions whose versions decide the numbers; absent ones are left out.
 LIBRARIES = ("edge-emotion", "numpy", "opencv-python-headless", "opencv-python", "opencv-contrib-python",
              "opencv-contrib-python-headless",
@@ -52,16 +54,6 @@ def frequencies_mhz() -> list[float]:
         if v and v.isdigit():
             out.append(int(v) / 1000.0)
     return out
-
-
-def temperatures_c() -> dict[str, float]:
-    """Thermal zones by type (Jetson: CPU-therm, GPU-therm; Pi: cpu-thermal)."""
-    temps = {}
-    for zone in sorted(glob.glob("/sys/class/thermal/thermal_zone*")):
-        kind, value = _read(zone + "/type"), _read(zone + "/temp")
-        if kind and value and value.lstrip("-").isdigit():
-            temps[kind] = int(value) / 1000.0
-    return temps
 
 
 def library_versions() -> dict[str, str]:

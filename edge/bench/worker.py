@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import sys
 import time
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from edge.bench.stats import summarize
+from edge.health import peak_rss_bytes
 
 PLOT_SAMPLES = 5000
 
@@ -24,11 +24,6 @@ def _rss_bytes() -> int:
     import psutil
 
     return psutil.Process(os.getpid()).memory_info().rss
-
-
-def _peak_rss_bytes() -> int:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024  # Linux reports KiB, macOS bytes
 
 
 def sample_input(shape: tuple[int, ...], dtype: np.dtype, seed: int = 0) -> np.ndarray:
@@ -75,7 +70,7 @@ def run_case(path: str, backend: str, threads: int, min_time: float, warmup_time
         "input": f"{'x'.join(map(str, info.shape))} {np.dtype(info.dtype).name}",
         "init_ms": init_ms, "first_ms": first_ms, "warmup_runs": warm,
         "throughput_ips": n / wall,
-        "rss_added_mb": max(0, _peak_rss_bytes() - rss0) / 2**20,
+        "rss_added_mb": max(0, peak_rss_bytes() - rss0) / 2**20,
         "rss_mb": _rss_bytes() / 2**20,
         **summarize(samples),
         # every sample would be megabytes of JSON for a fast model: the plot gets an evenly spaced subset
