@@ -59,7 +59,7 @@ class Pipeline:
         self.started = time.monotonic()
         self._voice: tuple[float, Any] | None = None  # (utterance end in stream seconds, its result)
         self.stream_flushed = False
-        self.last_timing: dict[str, float] = {}
+        self.publish_ms = 0.0  # how long the previous result took to publish (reported with the next one)
         self.times = StageTimes()
 
     # -- start-up -------------------------------------------------------------------------
@@ -139,7 +139,7 @@ class Pipeline:
         fused = self.analyzer.fuser.update({"face": self.analyzer.face_part(faces) if frame is not None else None,
                                             "voice": voice_vec})
         timing["fuse"] = (time.perf_counter() - t) * 1e3
-        timing["publish"] = self.last_timing.get("publish_prev", 0.0)
+        timing["publish"] = self.publish_ms
         extra = {"dropped_frames": self.video.dropped} if self.video else {}
         if frame is not None:
             extra["pos_s"] = round(frame.pos_s, 3)
@@ -188,7 +188,7 @@ class Pipeline:
                 if frame is not None or self.voice_fresh:
                     t = time.perf_counter()
                     self.publisher.publish(res)
-                    self.last_timing["publish_prev"] = (time.perf_counter() - t) * 1e3
+                    self.publish_ms = (time.perf_counter() - t) * 1e3
                 self.processed += 1
                 if getattr(self.publisher, "reader_gone", False):
                     logger.info("nobody reads the results any more; stopping")
