@@ -93,8 +93,18 @@ class _Reader:
         return {self.name: self.calib[self.i - 1:self.i]}
 
 
+# One int8 ONNX file for every CPU. onnxruntime's x86 kernels without VNNI (AVX2, AVX-512 before Cascade Lake)
+# multiply u8 activations by s8 weights with VPMADDUBSW, whose int16 pair sums saturate above 32767: with 8-bit
+# weights (255 * 127 * 2 = 64770) a face model lost 2.3 points of PrivateTest accuracy on an AVX2-only CPU and none
+# on an AMX one. 7-bit weights (reduce_range: 255 * 63 * 2 = 32130) cannot saturate; u8 activations are what those
+# kernels take natively. This is onnxruntime's own advice for non-VNNI x86 (quantize_static's docstring), and
+# VNNI and ARM kernels run the same file exactly.
+ONNX_QUANT = {"activation_type": "QUInt8", "weight_type": "QInt8", "reduce_range": True, "per_channel": True,
+              "format": "QDQ", "calibration": "MinMax"}
+
+
 def export_onnx_int8(ex: Export, out: Path) -> None:
-    """ONNX int8: onnxruntime static quantization, QDQ, per-channel weights, same calibration set."""
+    """ONNX int8: onnxruntime static quantization (ONNX_QUANT), same calibration set as TFLite."""
     import onnxruntime as ort
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -108,9 +118,11 @@ def export_onnx_int8(ex: Export, out: Path) -> None:
         # Shape inference + folding, as onnxruntime advises; ONNX shape inference suffices for a static CNN (no sympy).
         quant_pre_process(str(src), str(prep), skip_symbolic_shape=True)
         name = ort.InferenceSession(str(prep), providers=["CPUExecutionProvider"]).get_inputs()[0].name
-        quantize_static(str(prep), str(out), _Reader(name, ex.calib), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.MinMax)
+        q = ONNX_QUANT
+        quantize_static(str(prep), str(out), _Reader(name, ex.calib), quant_format=QuantFormat[q["format"]],
+                        per_channel=q["per_channel"], reduce_range=q["reduce_range"],
+                        activation_type=QuantType[q["activation_type"]], weight_type=QuantType[q["weight_type"]],
+                        calibrate_method=CalibrationMethod[q["calibration"]])
 
 
 @dataclass(frozen=True)
@@ -119,14 +131,17 @@ class Target:
     format: str
     precision: str
     export: Callable[[Export, Path], None]
+    scheme: dict[str, Any] | None = None  # how the weights and activations were quantized, written to the sidecar
 
 
 # Order matters: onnx-int8 reuses the onnx-float32 file when it was made first.
 TARGETS: dict[str, Target] = {
     "tflite-float32": Target("_float32.tflite", "tflite", "float32", export_tflite_float32),
-    "tflite-int8": Target("_int8.tflite", "tflite", "int8", export_tflite_int8),
+    "tflite-int8": Target("_int8.tflite", "tflite", "int8", export_tflite_int8,
+                          {"activation_type": "int8", "weight_type": "int8", "per_channel": True,
+                           "converter": "TFLiteConverter full-integer"}),
     "onnx-float32": Target("_float32.onnx", "onnx", "float32", export_onnx_float32),
-    "onnx-int8": Target("_int8.onnx", "onnx", "int8", export_onnx_int8),
+    "onnx-int8": Target("_int8.onnx", "onnx", "int8", export_onnx_int8, ONNX_QUANT),
 }
 
 
@@ -151,6 +166,8 @@ def write_description(path: Path, target: Target, base: dict[str, Any]) -> Path:
     inp, outp = tensor_specs(path)
     d = {"schema": SCHEMA, **base, "format": target.format, "precision": target.precision, "input": inp, "output": outp,
          "file": path.name}
+    if target.scheme:
+        d["quantization_scheme"] = dict(target.scheme)
     d.setdefault("name", path.stem)
     ModelDescription.from_dict(d, str(path))  # refuse to write an incomplete description
     side = description_path(path)
