@@ -92,7 +92,7 @@ class EdgeRunner:
     name = "edge-emotion"
 
     def __init__(self, face_model: str | None, detector: str) -> None:
-        from edge.analyze import Analyzer
+        from edge.channels.face import FaceChannel
         from edge.config import Config
         from edge.paths import FACE_MODEL
 
@@ -102,10 +102,10 @@ class EdgeRunner:
         if face_model:
             cfg.models.face = face_model
         self.model_path = str(face_model or FACE_MODEL)
-        self.analyzer = Analyzer(cfg, video=True, audio=False)
+        self.face = FaceChannel.from_config(cfg)
 
     def __call__(self, image: np.ndarray) -> str | None:
-        faces = self.analyzer.faces(image, {})
+        faces = self.face.faces(image, {})
         return faces[0].emotion if faces else None  # faces come largest first
 
 

@@ -86,7 +86,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (OSError, RuntimeError, ValueError) as e:
         logger.error("%s", e)
         return EXIT_UNAVAILABLE
-    logger.info("models loaded in %.2f s", pipeline.analyzer.load_s)
+    logger.info("models loaded in %.2f s", pipeline.load_s)
     try:
         return pipeline.run(stop)
     except OSError as e:  # a source that cannot be opened at start-up

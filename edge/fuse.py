@@ -1,4 +1,4 @@
-"""Late fusion of face, voice (and optional text) probabilities over the union label set.
+"""Late fusion of the channels' probabilities (face, voice, text) over the union label set, keyed by channel name.
 
 Label mapping onto FUSED_LABELS (angry, disgust, fear, happy, sad, surprise, neutral, bored):
 face and voice share angry, disgust, fear, happy, sad and neutral by name; `surprise`
@@ -9,6 +9,7 @@ remaining weights are renormalised to sum to 1.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -46,19 +47,32 @@ class Fused:
 
 
 class Fuser:
-    """Weighted sum of the modalities present, then exponential smoothing over time."""
+    """Weighted sum of the channels present, then exponential smoothing over time."""
 
-    def __init__(self, face_weight: float = 0.5, voice_weight: float = 0.3, text_weight: float = 0.2,
-                 smoothing: float = 0.6) -> None:
-        self.weights = {"face": face_weight, "voice": voice_weight, "text": text_weight}
+    WEIGHT_SUFFIX = "_weight"  # fusion.<channel>_weight
+
+    def __init__(self, weights: Mapping[str, float], smoothing: float = 0.6) -> None:
+        self.weights = dict(weights)  # channel name -> weight
         if not 0.0 <= smoothing < 1.0:
             raise ValueError(f"smoothing must be in [0, 1), got {smoothing}")
         self.smoothing = smoothing
         self._state: np.ndarray | None = None
 
+    @classmethod
+    def from_config(cls, fusion, smooth: bool = True) -> "Fuser":
+        """From the [fusion] section: every `<channel>_weight` key; `smooth=False` fuses each step on its own
+        (`infer`: files are independent)."""
+        n = len(cls.WEIGHT_SUFFIX)
+        weights = {f.name[:-n]: float(getattr(fusion, f.name)) for f in dataclasses.fields(fusion)
+                   if f.name.endswith(cls.WEIGHT_SUFFIX)}
+        return cls(weights, fusion.smoothing if smooth else 0.0)
+
     def combine(self, parts: Mapping[str, np.ndarray | None]) -> tuple[np.ndarray | None, tuple[str, ...]]:
         """Weighted, renormalised sum of the present modalities, without smoothing."""
-        present = [(name, p) for name, p in parts.items() if p is not None and self.weights.get(name, 0.0) > 0]
+        unknown = [name for name in parts if name not in self.weights]
+        if unknown:
+            raise ValueError(f"no fusion weight for channel {unknown[0]!r}: add fusion.{unknown[0]}{self.WEIGHT_SUFFIX}")
+        present = [(name, p) for name, p in parts.items() if p is not None and self.weights[name] > 0]
         total = sum(self.weights[name] for name, _ in present)
         if not present or total <= 0:
             return None, ()

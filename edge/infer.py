@@ -16,7 +16,9 @@ import cv2
 import numpy as np
 
 from . import result as result_mod
-from .analyze import Analyzer
+from .channels import Part
+from .channels.face import FaceChannel
+from .channels.voice import VoiceChannel
 from .config import Config
 from .fuse import Fuser
 
@@ -38,28 +40,18 @@ def expand(paths: list[str]) -> Iterator[Path]:
 
 
 class Inferer:
-    """Runs the analyzer on whole files; builds the same result objects as the live loop."""
+    """Runs the channels on whole files; builds the same result objects as the live loop."""
 
     def __init__(self, cfg: Config, need_video: bool, need_audio: bool, crop: bool = False, sample_fps: float = 5.0):
         self.cfg, self.crop, self.sample_fps = cfg, crop, sample_fps
-        self.an = Analyzer(cfg, video=need_video, audio=need_audio)
+        self.face = FaceChannel.from_config(cfg) if need_video else None
+        self.voice = VoiceChannel.from_config(cfg) if need_audio else None
+        self.fuser = Fuser.from_config(cfg.fusion, smooth=False)  # files are independent: no smoothing across inputs
 
-    def _fuse(self, face_vec: np.ndarray | None, voice_vec: np.ndarray | None):
-        # Files are independent: fuse without smoothing across inputs.
-        f = self.cfg.fusion
-        return Fuser(f.face_weight, f.voice_weight, f.text_weight, smoothing=0.0).update(
-            {"face": face_vec, "voice": voice_vec})
-
-    def _voice(self, wav: Path, timing: dict[str, float]) -> tuple[dict | None, str | None, np.ndarray | None]:
-        # Files may come from different speakers: each starts from the model's own normalisation prior,
-        # so a file's result does not depend on which files came before it.
-        self.an.voice.norm.reset()
-        res = self.an.voice.classify_file(wav)
-        timing["audio_features"] = res.timing_ms.get("features", 0.0)
-        timing["audio_classify"] = res.timing_ms.get("classify", 0.0)
-        if res.probs is None:
-            return None, res.reason, None
-        return res.to_dict(), None, self.an.voice_part(res.probs)
+    def _build(self, face: Part, voice: Part, timing: dict[str, float], frame: int | None = None,
+               **extra: Any) -> dict[str, Any]:
+        fused = self.fuser.update({"face": face.vector, "voice": voice.vector})
+        return result_mod.build(frame, [face, voice], fused, timing, **extra)
 
     def image(self, path: Path, image: np.ndarray | None = None) -> dict[str, Any]:
         if image is None:
@@ -69,12 +61,10 @@ class Inferer:
         timing = {k: 0.0 for k in result_mod.STAGES}
         if self.crop:
             h, w = image.shape[:2]
-            faces = self.an.classify([image], [(0, 0, w, h)], [1.0], timing)
+            faces = self.face.classify([image], [(0, 0, w, h)], [1.0], timing)
         else:
-            faces = self.an.faces(image, timing)
-        fused = self._fuse(self.an.face_part(faces), None)
-        return result_mod.build(None, faces, self.an.face.labels, None, "no audio input", fused, timing,
-                                input=str(path))
+            faces = self.face.faces(image, timing)
+        return self._build(self.face.part(faces), VoiceChannel.absent("no audio input"), timing, input=str(path))
 
     def video(self, path: Path) -> dict[str, Any]:
         cap = cv2.VideoCapture(str(path))
@@ -94,12 +84,11 @@ class Inferer:
                     ok, frame = cap.retrieve()
                     if not ok:
                         break
-                    faces = self.an.faces(frame, timing)
-                    entry = {"frame": index, "pos_s": round(index / fps, 3),
-                             "faces": [f.to_dict(self.an.face.labels) for f in faces]}
-                    timeline.append(entry)
-                    if faces:
-                        vecs.append(self.an.face_part(faces))
+                    part = self.face.part(self.face.faces(frame, timing))
+                    timeline.append({"frame": index, "pos_s": round(index / fps, 3), **part.fields})
+                    if part.vector is not None:
+                        vecs.append(part.vector)
+                        faces = part.value
                         if best is None or faces[0].score > best[0][0].score:
                             best = (faces, index)
                 index += 1
@@ -109,20 +98,17 @@ class Inferer:
             raise ValueError("video has no decodable frames")
         # A WAV beside the video with the same stem is its sound track (OpenCV reads no audio).
         wav = path.with_suffix(".wav")
-        audio, reason, voice_vec = (None, "no audio track (put <video>.wav beside the video)", None)
-        if self.an.voice is not None and wav.is_file():
-            audio, reason, voice_vec = self._voice(wav, timing)
-        face_vec = np.mean(vecs, axis=0) if vecs else None
-        fused = self._fuse(face_vec, voice_vec)
-        faces = best[0] if best else []
-        return result_mod.build(best[1] if best else None, faces, self.an.face.labels, audio, reason, fused, timing,
-                                input=str(path), frames=index, analysed_frames=len(timeline), timeline=timeline)
+        voice = VoiceChannel.absent("no audio track (put <video>.wav beside the video)")
+        if self.voice is not None and wav.is_file():
+            voice = self.voice.file_part(wav, timing)
+        # The video's face part: the best-detected frame's faces, fused as the mean over all analysed frames.
+        face = self.face.part(best[0] if best else [], np.mean(vecs, axis=0) if vecs else None)
+        return self._build(face, voice, timing, best[1] if best else None,
+                           input=str(path), frames=index, analysed_frames=len(timeline), timeline=timeline)
 
     def audio(self, path: Path) -> dict[str, Any]:
         timing = {k: 0.0 for k in result_mod.STAGES}
-        audio, reason, voice_vec = self._voice(path, timing)
-        fused = self._fuse(None, voice_vec)
-        return result_mod.build(None, [], (), audio, reason, fused, timing, input=str(path))
+        return self._build(FaceChannel.absent(), self.voice.file_part(path, timing), timing, input=str(path))
 
     def one(self, path: Path) -> dict[str, Any]:
         suffix = path.suffix.lower()

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from edge.config import FusionConfig
 from edge.fuse import Fuser, to_fused
 from edge.labels import FACE_LABELS, FUSED_LABELS, VOICE_LABELS
 
@@ -27,8 +28,31 @@ def test_unknown_label_is_refused():
         to_fused([1.0], ["contempt"])
 
 
+def defaults(smooth=False):
+    """The fuser every stage builds from the default [fusion] section."""
+    return Fuser.from_config(FusionConfig(), smooth=smooth)
+
+
+def test_weights_come_from_every_channel_weight_of_the_fusion_section():
+    fuser = defaults(smooth=True)
+    assert fuser.weights == {"face": 0.5, "voice": 0.3, "text": 0.2}
+    assert fuser.smoothing == FusionConfig().smoothing
+    assert defaults().smoothing == 0.0
+
+
+def test_every_channel_has_a_fusion_weight():
+    from edge.channels import CHANNELS
+
+    assert set(CHANNELS) <= set(defaults().weights)
+
+
+def test_a_channel_without_a_weight_is_refused():
+    with pytest.raises(ValueError, match="fusion.smell_weight"):
+        defaults().update({"smell": np.ones(len(FUSED_LABELS), np.float32)})
+
+
 def test_weighted_sum_with_default_weights():
-    fuser = Fuser(0.5, 0.3, 0.2, smoothing=0.0)
+    fuser = defaults()
     face = to_fused(onehot(FACE_LABELS, "happy"), FACE_LABELS)
     voice = to_fused(onehot(VOICE_LABELS, "sad"), VOICE_LABELS)
     fused = fuser.update({"face": face, "voice": voice})
@@ -40,7 +64,7 @@ def test_weighted_sum_with_default_weights():
 
 
 def test_absent_modality_renormalises_to_the_other():
-    fuser = Fuser(smoothing=0.0)
+    fuser = defaults()
     voice = to_fused(onehot(VOICE_LABELS, "angry"), VOICE_LABELS)
     fused = fuser.update({"face": None, "voice": voice})
     assert fused.probs[FUSED_LABELS.index("angry")] == pytest.approx(1.0)
@@ -48,7 +72,7 @@ def test_absent_modality_renormalises_to_the_other():
 
 
 def test_text_counts_when_present():
-    fuser = Fuser(0.5, 0.3, 0.2, smoothing=0.0)
+    fuser = defaults()
     face = to_fused(onehot(FACE_LABELS, "happy"), FACE_LABELS)
     text = to_fused(onehot(FACE_LABELS, "neutral"), FACE_LABELS)
     fused = fuser.update({"face": face, "voice": None, "text": text})
@@ -56,7 +80,7 @@ def test_text_counts_when_present():
 
 
 def test_smoothing_is_exponential_and_nothing_present_resets():
-    fuser = Fuser(smoothing=0.6)
+    fuser = Fuser({"face": 0.5, "voice": 0.3}, smoothing=0.6)
     happy = to_fused(onehot(FACE_LABELS, "happy"), FACE_LABELS)
     sad = to_fused(onehot(FACE_LABELS, "sad"), FACE_LABELS)
     fuser.update({"face": happy})
@@ -71,4 +95,4 @@ def test_smoothing_is_exponential_and_nothing_present_resets():
 
 def test_bad_smoothing_rejected():
     with pytest.raises(ValueError):
-        Fuser(smoothing=1.0)
+        Fuser({"face": 1.0}, smoothing=1.0)

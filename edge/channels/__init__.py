@@ -1,0 +1,43 @@
+"""Modalities as channels: each one turns its input into its part of the result, every step.
+
+A channel (`base.Channel`) is one small class per modality, registered below by name:
+
+- `name`: its key in fusion (`fusion.<name>_weight`) and in `fused.sources`.
+- `stages`: the `timing_ms` keys it fills; `counters`: the counts it adds to the health report.
+- `source(cfg)`: the input this config gives it, None to turn it off.
+- `from_config(cfg)`: builds it once from its config sections (loads its model).
+- `absent(reason)`: its result fields when it is off or has nothing to say.
+- `open(stop, realtime)` / `close()`: start and join its own input, if it has one (faces use the loop's frames).
+- `step(frame, timing, until_s)` -> `Part`: its result fields, its vector over FUSED_LABELS for fusion (None:
+  sits this step out), whether a new reading arrived (`fresh`) and whether input flowed (`progressed`).
+
+The live loop (`edge/pipeline.py`, and so `edge-bench pipeline`) builds every channel whose `source` is set,
+steps them all each frame and fuses their vectors with `Fuser.from_config(cfg.fusion)`; `infer` uses the same
+channels on whole files. The result JSON lists the channels' fields in the order of CHANNELS.
+
+A new modality is one module here, one entry in CHANNELS, its config section and its `fusion.<name>_weight`.
+"""
+
+from __future__ import annotations
+
+from ..registry import import_class
+from .base import Channel, Part
+
+# name -> (module, class, pip package the module needs or None). Order: the result's field order.
+CHANNELS = {
+    "face": ("edge.channels.face", "FaceChannel", None),
+    "voice": ("edge.channels.voice", "VoiceChannel", None),
+}
+
+__all__ = ["CHANNELS", "Channel", "Part", "channel_class", "channel_classes"]
+
+
+def channel_class(name: str) -> type[Channel]:
+    if name not in CHANNELS:
+        raise ValueError(f"unknown channel {name!r}; choose one of {', '.join(CHANNELS)}")
+    return import_class("channel", name, *CHANNELS[name], error=RuntimeError)
+
+
+def channel_classes() -> list[type[Channel]]:
+    """Every registered channel class, in result order."""
+    return [channel_class(name) for name in CHANNELS]

@@ -1,0 +1,103 @@
+"""The face channel: detect faces in each frame, classify them, and fuse the largest one."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Sequence
+
+import numpy as np
+
+from ..classify import FaceClassifier, FaceResult
+from ..fuse import to_fused
+from ..paths import FACE_MODEL, SAMPLE_VIDEO, model_path
+from .base import Channel, Part, model_options
+
+logger = logging.getLogger(__name__)
+
+
+class FaceChannel(Channel):
+    """Face detector and face classifier, built from [models] and [detect]."""
+
+    name = "face"
+    stages = ("detect", "preprocess", "classify")
+
+    def __init__(self, classifier: FaceClassifier, detector, detect_cfg) -> None:
+        self.classifier, self.detector, self.detect_cfg = classifier, detector, detect_cfg
+        self.labels = classifier.labels
+
+    @classmethod
+    def source(cls, cfg) -> str | None:
+        """The video source: faces come from the loop's frames ('sample' is the bundled demo clip)."""
+        return {"sample": str(SAMPLE_VIDEO), "none": None, "": None}.get(cfg.video.source, cfg.video.source)
+
+    @classmethod
+    def from_config(cls, cfg) -> "FaceChannel":
+        m = cfg.models
+        opts = model_options(m)
+        classifier = FaceClassifier(model_path(m.face, FACE_MODEL), **opts)
+        return cls(classifier, cls._detector(cfg, opts["backend"]), cfg.detect)
+
+    @staticmethod
+    def _detector(cfg, backend: str | None):
+        """The configured detector; BlazeFace that cannot run here (no TFLite runtime) falls back to Haar."""
+        from ..backends import BackendUnavailable
+        from ..detect import DetectorUnavailable, make_detector
+
+        d, m = cfg.detect, cfg.models
+        tflite_backend = backend if backend in ("litert", "tflite-runtime") else None
+        try:
+            return make_detector(d.detector, min_score=d.min_score, threads=m.threads, backend=tflite_backend)
+        except (BackendUnavailable, DetectorUnavailable) as e:
+            if not d.detector.startswith("blazeface"):
+                raise
+            logger.warning("%s; falling back to the Haar cascade (fewer faces found, see README)", e)
+            return make_detector("haar", min_score=d.min_score)
+
+    @classmethod
+    def absent(cls, reason: str = "") -> Part:
+        return Part({"faces": []})
+
+    def step(self, frame, timing: dict[str, float], until_s: float | None = None) -> Part:
+        return self.part(self.faces(frame.image, timing))
+
+    def part(self, faces: Sequence[FaceResult], vector: np.ndarray | None = None) -> Part:
+        """The result fields of these faces; fusion takes `vector`, or else the largest face (listed first)."""
+        if vector is None and faces:
+            vector = to_fused(faces[0].probs, self.labels)
+        return Part({"faces": [f.to_dict(self.labels) for f in faces]}, vector, value=list(faces))
+
+    # -- the per-frame work, shared by the live loop and `infer` ----------------------------
+    def detect(self, image: np.ndarray, timing: dict[str, float]) -> list:
+        """Detections worth classifying (detect.min_face_px, detect.max_faces), largest first."""
+        from ..detect.base import keep
+
+        t = time.perf_counter()
+        d = self.detect_cfg
+        dets = keep(self.detector.detect(image), d.max_faces, d.min_face_px)
+        timing["detect"] = (time.perf_counter() - t) * 1e3
+        return dets
+
+    def classify(self, crops: Sequence[np.ndarray], boxes: Sequence[Sequence[float]], scores: Sequence[float],
+                 timing: dict[str, float]) -> list[FaceResult]:
+        t = time.perf_counter()
+        x = self.classifier.preprocess(crops)
+        t1 = time.perf_counter()
+        probs = self.classifier.predict(x)
+        timing["preprocess"] = (t1 - t) * 1e3
+        timing["classify"] = (time.perf_counter() - t1) * 1e3
+        return self.classifier.results(boxes, scores, probs)
+
+    def faces(self, image: np.ndarray, timing: dict[str, float]) -> list[FaceResult]:
+        """Detect, crop with the model's margin, classify all faces in one call."""
+        dets = self.detect(image, timing)
+        if not dets:
+            timing.setdefault("preprocess", 0.0)
+            timing.setdefault("classify", 0.0)
+            return []
+        # Crops use the detector's own box (a face cut by the frame edge keeps its centre);
+        # published boxes are clipped to the frame.
+        h, w = image.shape[:2]
+        crops = self.classifier.crops(image, [det.box.to_list() for det in dets])
+        boxes = [det.box.clip(w, h).to_list() for det in dets]
+        return self.classify(crops, boxes, [float(det.score) for det in dets], timing)

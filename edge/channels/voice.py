@@ -1,0 +1,113 @@
+"""The voice channel: speech gating over the audio input, one emotion per utterance, stale after a while."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from ..audio.voice import StreamUpdate, VoiceClassifier, VoiceResult, VoiceStream
+from ..fuse import to_fused
+from ..paths import SAMPLE_AUDIO, VOICE_MODEL, model_path
+from .base import Channel, Part, model_options
+
+
+class VoiceChannel(Channel):
+    """Voice classifier and its utterance stream, built from [models], [audio] and fusion.voice_max_age_s."""
+
+    name = "voice"
+    stages = ("audio_features", "audio_classify")
+    counters = ("audio_windows",)
+    off_reason = "audio off"
+
+    def __init__(self, classifier: VoiceClassifier, audio_cfg, max_age_s: float, spec: str | None = None) -> None:
+        self.classifier, self.audio_cfg, self.max_age_s, self.spec = classifier, audio_cfg, max_age_s, spec
+        self.capture = None
+        self.stream: VoiceStream | None = None
+        self.windows = 0
+        self._pos = 0  # read position in the capture's ring buffer, in samples
+        self._last: tuple[float, VoiceResult] | None = None  # (utterance end in stream seconds, its result)
+
+    @classmethod
+    def source(cls, cfg) -> str | None:
+        return {"sample": str(SAMPLE_AUDIO), "none": None, "": None}.get(cfg.audio.source, cfg.audio.source)
+
+    @classmethod
+    def from_config(cls, cfg) -> "VoiceChannel":
+        classifier = VoiceClassifier(model_path(cfg.models.voice, VOICE_MODEL), **model_options(cfg.models))
+        return cls(classifier, cfg.audio, cfg.fusion.voice_max_age_s, cls.source(cfg))
+
+    @classmethod
+    def absent(cls, reason: str) -> Part:
+        return Part({"audio": None, "audio_reason": reason})
+
+    def part(self, res: VoiceResult, age_s: float | None = None) -> Part:
+        """An utterance's fields: its emotion (and age), or null and the reason it has none."""
+        if res.probs is None:
+            return Part(self.absent(res.reason).fields, value=res)
+        d = res.to_dict()
+        if age_s is not None:
+            d["age_s"] = round(age_s, 3)
+        return Part({"audio": d}, to_fused(res.probs, self.classifier.labels), value=res)
+
+    def file_part(self, path: str | Path, timing: dict[str, float]) -> Part:
+        """A whole WAV file as one utterance (`infer`)."""
+        # Files may come from different speakers: each starts from the model's own normalisation prior,
+        # so a file's result does not depend on which files came before it.
+        self.classifier.norm.reset()
+        res = self.classifier.classify_file(path)
+        timing["audio_features"] = res.timing_ms.get("features", 0.0)
+        timing["audio_classify"] = res.timing_ms.get("classify", 0.0)
+        return self.part(res)
+
+    # -- the live loop ----------------------------------------------------------------------
+    def open(self, stop: threading.Event, realtime: bool) -> None:
+        from ..capture_audio import AudioCapture, make_audio_source
+
+        a = self.audio_cfg
+        source = make_audio_source(self.spec, a.device, a.sample_rate)
+        self.capture = AudioCapture(source, stop, buffer_s=a.buffer_s, realtime=realtime).start()
+        self.stream = VoiceStream(self.classifier, a, self.capture.sample_rate)
+        self._pos = 0
+
+    def step(self, frame, timing: dict[str, float], until_s: float | None = None) -> Part:
+        """Feed the new samples to the utterance stream; the latest utterance while it is fresh."""
+        cap, rate = self.capture, self.capture.sample_rate
+        upto = None if until_s is None else int(round(until_s * rate))
+        samples, self._pos = cap.ring.read_since(self._pos, upto)
+        cap.consumed = self._pos
+        update = self.stream.feed(samples)
+        if cap.ended.is_set() and cap.ring.written == self._pos and not self.ended:
+            self.ended = True
+            last = self.stream.flush()  # end of a file: the utterance in progress still counts
+            if last is not None:
+                update = StreamUpdate(last, update.windows + last.windows, update.timing_ms)
+        timing["audio_features"] = update.timing_ms.get("features", 0.0)
+        timing["audio_classify"] = update.timing_ms.get("classify", 0.0)
+        self.windows += update.windows
+        if update.result is not None:
+            r = update.result
+            self._last = (r.start_s + r.duration_s, r)
+        part = self._now(frame)
+        return Part(part.fields, part.vector, fresh=update.result is not None, progressed=len(samples) > 0,
+                    value=part.value)
+
+    def _now(self, frame) -> Part:
+        """The latest utterance, or null with the reason when there is none or it is stale."""
+        waiting = self.stream.reason or "utterance in progress"
+        if self._last is None:
+            return self.absent(waiting)
+        # Ages are in stream time, so files processed faster than real time age their voice results correctly;
+        # both clocks start with the pipeline, so a live camera and microphone agree too.
+        now_s = max(self._pos / self.capture.sample_rate, frame.pos_s if frame is not None else 0.0)
+        end_s, res = self._last
+        age = max(0.0, now_s - end_s)
+        if age > self.max_age_s:
+            return self.absent(waiting)
+        return self.part(res, age)
+
+    def stats(self) -> dict[str, int]:
+        return {"audio_windows": self.windows}
+
+    def close(self, timeout: float = 1.0) -> None:
+        if self.capture is not None:
+            self.capture.join(timeout=timeout)

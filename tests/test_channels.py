@@ -1,0 +1,77 @@
+"""The channel layer: registry, the fields each channel gives when off, and the loop building only what is on."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from edge import config
+from edge.channels import CHANNELS, channel_class, channel_classes
+from edge.labels import FUSED_LABELS
+from edge.pipeline import Pipeline
+from edge.publish.base import Publisher
+from edge.result import STAGES
+
+
+class Recorder(Publisher):
+    name = "recorder"
+
+    def __init__(self) -> None:
+        self.results = []
+
+    def publish(self, result):
+        self.results.append(result)
+
+    def publish_stats(self, stats):
+        pass
+
+
+def test_registry_lists_each_channel_once_with_its_own_stages():
+    classes = channel_classes()
+    assert [c.name for c in classes] == list(CHANNELS)
+    stages = [s for c in classes for s in c.stages]
+    assert len(stages) == len(set(stages))
+    assert STAGES == ("capture", *stages, "fuse", "publish")
+
+
+def test_a_channel_turned_off_gives_its_fields_with_the_reason():
+    assert channel_class("face").absent("off").fields == {"faces": []}
+    voice = channel_class("voice").absent(channel_class("voice").off_reason)
+    assert voice.fields == {"audio": None, "audio_reason": "audio off"} and voice.vector is None
+
+
+def test_the_loop_builds_only_the_channels_with_a_source_and_keeps_the_field_order():
+    cfg = config.from_dict({"video": {"source": "sample", "realtime": False}, "audio": {"source": "none"}})
+    rec = Recorder()
+    pipeline = Pipeline(cfg, rec)
+    assert list(pipeline.channels) == ["face"]
+    stop = threading.Event()
+    timer = threading.Timer(20.0, stop.set)  # the clip ends long before; this only bounds a hang
+    timer.start()
+    try:
+        assert pipeline.run(stop) == 0
+    finally:
+        timer.cancel()
+    r = rec.results[0]
+    assert list(r)[:6] == ["schema", "ts", "frame", "faces", "audio", "audio_reason"]
+    assert r["audio"] is None and r["audio_reason"] == "audio off"
+    with_face = [r for r in rec.results if r["faces"]]
+    assert with_face and all(r["fused"]["sources"] == ["face"] for r in with_face)
+    assert pipeline.stats()["audio_windows"] == 0  # the counters of a channel that is off still read 0
+
+
+def test_a_face_part_fuses_the_largest_face():
+    cfg = config.Config()
+    face = channel_class("face").from_config(cfg)
+    import cv2
+
+    from edge.paths import SAMPLE_VIDEO
+
+    cap = cv2.VideoCapture(str(SAMPLE_VIDEO))
+    ok, image = cap.read()
+    cap.release()
+    assert ok
+    part = face.part(face.faces(image, {}))
+    assert part.fields["faces"] and part.vector is not None
+    assert FUSED_LABELS[int(np.argmax(part.vector))] == part.fields["faces"][0]["emotion"]
