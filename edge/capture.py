@@ -17,7 +17,26 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .probe import MAX_IMAGE_PIXELS
+from .stoppable import call_until_stopped
+
 logger = logging.getLogger(__name__)
+
+KEYWORDS = ("sample", "none", "", "picamera2")
+URL_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")
+
+
+def source_kind(spec: str) -> str:
+    """What a video.source names: 'keyword', 'camera' (index or /dev/...), 'url', 'pipeline' or 'file'."""
+    if spec in KEYWORDS:
+        return "keyword"
+    if spec.isdigit() or spec.startswith("/dev/"):
+        return "camera"
+    if "!" in spec:  # GStreamer pipeline string, e.g. the Jetson CSI nvarguscamerasrc pipeline
+        return "pipeline"
+    if "://" in spec:
+        return "url"
+    return "file"
 
 
 @dataclass(frozen=True)
@@ -27,6 +46,7 @@ class Frame:
     pos_s: float  # position in the stream, seconds (file time for files, elapsed time for cameras)
     image: np.ndarray  # BGR uint8
     capture_ms: float  # time spent reading and decoding it
+    loop: int = 0  # how many times a looping file had restarted when this frame was read
 
 
 class LatestFrame:
@@ -80,28 +100,42 @@ class VideoSource(ABC):
 class OpenCVSource(VideoSource):
     """Camera index, device path, file, URL or GStreamer pipeline through cv2.VideoCapture."""
 
-    def __init__(self, spec: str, width: int = 640, height: int = 480, fps: float = 30.0) -> None:
+    def __init__(self, spec: str, width: int = 640, height: int = 480, fps: float = 30.0,
+                 open_timeout_s: float = 10.0, read_timeout_s: float = 5.0) -> None:
         self.spec, self.width, self.height, self.req_fps = spec, width, height, fps
-        self.is_file = Path(spec).is_file()
+        self.open_timeout_s, self.read_timeout_s = open_timeout_s, read_timeout_s
+        self.is_file = Path(spec).is_file()  # a FIFO is not: it is read as a stream, and never looped
         self.cap: cv2.VideoCapture | None = None
 
     def open(self) -> None:
-        spec = self.spec
+        spec, kind = self.spec, source_kind(self.spec)
         if spec.isdigit():
             cap = cv2.VideoCapture(int(spec), cv2.CAP_V4L2 if hasattr(cv2, "CAP_V4L2") else cv2.CAP_ANY)
-        elif "!" in spec:  # GStreamer pipeline string, e.g. the Jetson CSI nvarguscamerasrc pipeline
+        elif kind == "pipeline":
             cap = cv2.VideoCapture(spec, cv2.CAP_GSTREAMER)
+        elif kind == "url":
+            # FFmpeg's own defaults wait for a silent server far longer than a service may take to stop.
+            cap = cv2.VideoCapture(spec, cv2.CAP_FFMPEG, [
+                cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(self.open_timeout_s * 1000),
+                cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(self.read_timeout_s * 1000)])
         else:
             cap = cv2.VideoCapture(spec)
         if not cap.isOpened():
             cap.release()
             raise OSError(f"cannot open video source {spec!r}: {self._hint(spec)}")
+        w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        if w * h > MAX_IMAGE_PIXELS:  # every decoded frame would take w*h*3 bytes
+            cap.release()
+            raise OSError(f"video source {spec!r} has frames of {w}x{h} pixels, more than the "
+                          f"{MAX_IMAGE_PIXELS / 1e6:.0f} MP limit (memory); scale it down first")
         if not self.is_file:
             cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
             cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
             cap.set(cv2.CAP_PROP_FPS, self.req_fps)
             cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # a camera's own queue would hand us stale frames
-        self.fps = cap.get(cv2.CAP_PROP_FPS) or self.req_fps
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        # A damaged header can claim 0.001 or 90000 fps; real-time playback would then stall or spin.
+        self.fps = fps if 0.5 <= fps <= 1000 else self.req_fps
         self.cap = cap
 
     @staticmethod
@@ -165,38 +199,58 @@ class Picamera2Source(VideoSource):
             self.cam = None
 
 
-def make_video_source(spec: str, width: int = 640, height: int = 480, fps: float = 30.0) -> VideoSource:
+def make_video_source(spec: str, width: int = 640, height: int = 480, fps: float = 30.0,
+                      open_timeout_s: float = 10.0, read_timeout_s: float = 5.0) -> VideoSource:
     if spec == "picamera2":
         return Picamera2Source(width, height, fps)
-    return OpenCVSource(spec, width, height, fps)
+    return OpenCVSource(spec, width, height, fps, open_timeout_s, read_timeout_s)
 
 
 class VideoCapture:
     """Producer thread: reads frames into a LatestFrame; reopens a lost camera with backoff."""
 
     def __init__(self, source: VideoSource, stop: threading.Event, realtime: bool = True, loop: bool = False,
-                 reconnect_max_s: float = 30.0) -> None:
+                 reconnect_max_s: float = 30.0, open_timeout_s: float = 10.0) -> None:
         self.source, self.stop, self.realtime, self.loop = source, stop, realtime, loop
-        self.reconnect_max_s = reconnect_max_s
+        self.reconnect_max_s, self.open_timeout_s = reconnect_max_s, open_timeout_s
         self.latest = LatestFrame()
         self.ended = threading.Event()
         self.frames = 0
         self.reconnects = 0
+        self.loops = 0  # times a looping file restarted
         self.error: str | None = None
         self._thread = threading.Thread(target=self._run, name="video-capture", daemon=True)
+
+    @classmethod
+    def from_config(cls, spec: str, video, stop: threading.Event) -> "VideoCapture":
+        """The capture of `spec` (a resolved video.source) as the [video] section describes it."""
+        source = make_video_source(spec, video.width, video.height, video.capture_fps, video.open_timeout_s,
+                                   video.read_timeout_s)
+        return cls(source, stop, realtime=video.realtime, loop=video.loop, reconnect_max_s=video.reconnect_max_s,
+                   open_timeout_s=video.open_timeout_s)
 
     @property
     def dropped(self) -> int:
         return self.latest.dropped
 
     def start(self) -> "VideoCapture":
-        self.source.open()  # the first open fails loudly: a wrong source is a config error
+        """Open the source (a failure raises: a wrong source is reported, not retried) and start reading.
+
+        A stop request while the source is still opening returns at once, with the capture ended.
+        """
+        spec = getattr(self.source, "spec", type(self.source).__name__)
+        if not call_until_stopped(self.source.open, self.stop, self.open_timeout_s, f"video source {spec!r}",
+                                  "check that it is reachable, or raise video.open_timeout_s"):
+            self.ended.set()
+            self.latest.close()
+            return self
         self._thread.start()
         return self
 
     def _run(self) -> None:
         t0 = time.monotonic()
         backoff = 0.5
+        pass_frames = 0  # frames read since the file (re)started: a loop over a file without any is an error
         try:
             while not self.stop.is_set():
                 if self.source.is_file and self.realtime and self.source.fps > 0:
@@ -214,19 +268,24 @@ class VideoCapture:
                 image = self.source.read()
                 if image is None:
                     if self.source.is_file:
-                        if self.loop:
+                        if self.loop and pass_frames:
                             self.source.close()
                             self.source.open()
-                            t0, self.frames = time.monotonic(), 0
+                            t0, self.frames, pass_frames = time.monotonic(), 0, 0
+                            self.loops += 1
                             continue
+                        if self.loop or not self.frames:  # looping it would spin at full speed for nothing
+                            self.error = f"video file {getattr(self.source, 'spec', '')!r} has no decodable frame"
                         break
                     backoff = self._reopen(backoff)
                     continue
                 backoff = 0.5
+                pass_frames += 1
                 pos = self.source.position_s()
                 if pos is None or pos <= 0:
                     pos = self.frames / self.source.fps if self.source.is_file and self.source.fps else time.monotonic() - t0
-                self.latest.put(Frame(self.frames, time.time(), pos, image, (time.perf_counter() - start) * 1e3))
+                self.latest.put(Frame(self.frames, time.time(), pos, image, (time.perf_counter() - start) * 1e3,
+                                      self.loops))
                 self.frames += 1
                 if not self.realtime and self.source.is_file:
                     # Offline processing of a file: wait until the consumer took the frame.
@@ -255,4 +314,9 @@ class VideoCapture:
     def join(self, timeout: float = 1.0) -> None:
         if self._thread.is_alive():
             self._thread.join(timeout)
+        if self._thread.is_alive():
+            # Still inside a read (a stalled stream): releasing the capture under it could crash in C. The
+            # thread is a daemon; the process exits without it.
+            logger.warning("video capture did not stop within %.1f s; leaving it to the process exit", timeout)
+            return
         self.source.close()

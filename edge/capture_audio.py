@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .stoppable import call_until_stopped
+
 logger = logging.getLogger(__name__)
 
 
@@ -72,26 +74,36 @@ class AudioSource(ABC):
 
 
 class WavFileSource(AudioSource):
+    """A WAV file streamed chunk by chunk: memory does not grow with its length."""
+
     is_file = True
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._data: np.ndarray | None = None
-        self._pos = 0
+        self._reader = None
 
     def open(self) -> None:
-        from .audio.wav import read_wav
+        from .audio.wav import WavError, WavReader
 
-        samples, self.sample_rate = read_wav(self.path)
-        self._data = samples.mean(axis=1) if samples.ndim == 2 else samples
-        self._pos = 0
+        try:
+            self._reader = WavReader(self.path)
+        except WavError as e:
+            raise OSError(f"audio.source: {e}") from None
+        self.sample_rate = self._reader.info.rate
+
+    def rewind(self) -> None:
+        self._reader.rewind()
 
     def read(self, frames: int) -> np.ndarray | None:
-        if self._pos >= len(self._data):
-            return None
-        chunk = self._data[self._pos:self._pos + frames]
-        self._pos += len(chunk)
-        return chunk
+        from .audio.wav import to_mono
+
+        x = self._reader.read(frames)
+        return None if x is None else to_mono(x)
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
 
 class MicSource(AudioSource):
@@ -108,23 +120,43 @@ class MicSource(AudioSource):
             raise OSError("audio.source = 'mic' needs pyaudio: sudo apt install portaudio19-dev && "
                           "pip install 'edge-emotion[mic]'") from None
         self._pa = pyaudio.PyAudio()
-        index = self._find(self.device)
-        self._stream = self._pa.open(format=pyaudio.paInt16, channels=1, rate=self.sample_rate, input=True,
-                                     input_device_index=index, frames_per_buffer=int(self.sample_rate * 0.05))
+        try:
+            index = self._find(self.device)
+            self._stream = self._pa.open(format=pyaudio.paInt16, channels=1, rate=self.sample_rate, input=True,
+                                         input_device_index=index, frames_per_buffer=int(self.sample_rate * 0.05))
+        except (OSError, ValueError) as e:  # PortAudio's errors: no device, busy, unsupported rate
+            self.close()
+            if isinstance(e, OSError) and str(e).startswith("no microphone"):
+                raise
+            raise OSError(f"cannot open the microphone (audio.device = {self.device!r}, audio.sample_rate = "
+                          f"{self.sample_rate}): {e}; input devices: {', '.join(self._inputs) or 'none'}") from None
 
     def _find(self, device: str) -> int | None:
-        if device == "":
-            return None
-        if device.isdigit():
-            return int(device)
-        names = []
+        """The PortAudio index of the configured input device, checked against the device list.
+
+        PortAudio is never handed an index it did not list: some builds crash (SIGSEGV) on one.
+        """
+        inputs = {}
         for i in range(self._pa.get_device_count()):
             info = self._pa.get_device_info_by_index(i)
             if info.get("maxInputChannels", 0) > 0:
-                names.append(info["name"])
-                if device.lower() in info["name"].lower():
-                    return i
-        raise OSError(f"no microphone matches audio.device = {device!r}; input devices: {', '.join(names) or 'none'}")
+                inputs[i] = str(info.get("name", f"device {i}"))
+        self._inputs = [f"{i}: {name}" for i, name in inputs.items()]
+        listing = f"input devices: {', '.join(self._inputs) or 'none (no sound card found)'}"
+        if device == "":
+            if not inputs:
+                raise OSError(f"no microphone: {listing}")
+            return None
+        if device.isdigit():
+            if int(device) not in inputs:
+                raise OSError(f"no microphone with index {device} (audio.device); {listing}")
+            return int(device)
+        for i, name in inputs.items():
+            if device.lower() in name.lower():
+                return i
+        raise OSError(f"no microphone matches audio.device = {device!r}; {listing}")
+
+    _inputs: list = []
 
     def read(self, frames: int) -> np.ndarray | None:
         raw = self._stream.read(frames, exception_on_overflow=False)
@@ -144,9 +176,10 @@ class AudioCapture:
 
     CHUNK_S = 0.05  # small enough for timely speech end detection, large enough to keep wakeups cheap
 
-    def __init__(self, source: AudioSource, stop: threading.Event, buffer_s: float = 10.0, realtime: bool = True) -> None:
-        self.source, self.stop, self.realtime = source, stop, realtime
-        self.buffer_s = buffer_s
+    def __init__(self, source: AudioSource, stop: threading.Event, buffer_s: float = 10.0, realtime: bool = True,
+                 loop: bool = False, open_timeout_s: float = 10.0) -> None:
+        self.source, self.stop, self.realtime, self.loop = source, stop, realtime, loop
+        self.buffer_s, self.open_timeout_s = buffer_s, open_timeout_s
         self.ring: RingBuffer | None = None
         self.ended = threading.Event()
         self.error: str | None = None
@@ -157,7 +190,11 @@ class AudioCapture:
         return self.source.sample_rate
 
     def start(self) -> "AudioCapture":
-        self.source.open()
+        """Open the source (a failure raises) and start reading; a stop request while opening returns at once."""
+        self.ring = RingBuffer(1)  # replaced once the rate is known; readers find it empty until then
+        if not call_until_stopped(self.source.open, self.stop, self.open_timeout_s, "audio source"):
+            self.ended.set()
+            return self
         self.ring = RingBuffer(int(self.buffer_s * self.source.sample_rate))
         self._thread.start()
         return self
@@ -173,6 +210,10 @@ class AudioCapture:
                         break
                 x = self.source.read(chunk)
                 if x is None:
+                    if self.loop and self.source.is_file and sent:
+                        self.source.rewind()
+                        t0, sent = time.monotonic(), 0
+                        continue
                     break
                 self.ring.write(x)
                 sent += len(x)
@@ -191,6 +232,60 @@ class AudioCapture:
     def join(self, timeout: float = 1.0) -> None:
         if self._thread.is_alive():
             self._thread.join(timeout)
+        if self._thread.is_alive():  # inside a read: closing the stream under it could crash in C
+            logger.warning("audio capture did not stop within %.1f s; leaving it to the process exit", timeout)
+            return
+        self.source.close()
+
+
+class FollowingAudio:
+    """A WAV file read on demand up to a media position (the video file's clock), not paced by the wall clock.
+
+    With a video file and its sound track, the voice must hear what the frame shows: however long
+    start-up took and however many frames real-time playback dropped, `fill_until` reads the WAV
+    exactly up to the frame's position, and `restart` goes back to its start when a looping video does.
+    Same reading interface as AudioCapture (ring, ended, sample_rate, consumed, join).
+    """
+
+    CHUNK_S = 0.5  # read size: one system call per half second of audio at most
+
+    def __init__(self, source: AudioSource, stop: threading.Event, buffer_s: float = 10.0,
+                 open_timeout_s: float = 10.0) -> None:
+        self.source, self.stop, self.buffer_s, self.open_timeout_s = source, stop, buffer_s, open_timeout_s
+        self.ring = RingBuffer(1)
+        self.ended = threading.Event()
+        self.error: str | None = None
+        self.consumed = 0
+
+    @property
+    def sample_rate(self) -> int:
+        return self.source.sample_rate
+
+    def start(self) -> "FollowingAudio":
+        if not call_until_stopped(self.source.open, self.stop, self.open_timeout_s, "audio source"):
+            self.ended.set()
+            return self
+        self.ring = RingBuffer(int(self.buffer_s * self.source.sample_rate))
+        return self
+
+    def fill_until(self, pos: int) -> None:
+        """Read the file up to sample `pos` of the stream (what the ring already holds is not read again)."""
+        chunk = max(1, int(self.CHUNK_S * self.sample_rate))
+        while self.ring.written < pos and not self.ended.is_set():
+            x = self.source.read(min(chunk, pos - self.ring.written))
+            if x is None:
+                self.ended.set()
+                break
+            self.ring.write(x)
+
+    def restart(self) -> None:
+        """Back to the file's start with an empty ring (positions start again at 0)."""
+        self.source.rewind()
+        self.ring = RingBuffer(self.ring.capacity)
+        self.ended.clear()
+        self.consumed = 0
+
+    def join(self, timeout: float = 1.0) -> None:
         self.source.close()
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
+import os
 import signal
 import sys
 import threading
+import time
 
 from . import __version__
 from . import config as config_mod
-from .pipeline import EXIT_CONFIG, EXIT_UNAVAILABLE
+from .errors import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, EXIT_UNAVAILABLE, exit_code
 
 logger = logging.getLogger("edge")
 
@@ -63,35 +66,103 @@ def _setup_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
 
 
+class StopGuard:
+    """The backstop of "every stop within 2 s": once a stop is requested, exit when the phase in progress overruns.
+
+    Every phase stops by itself (sources open in threads, waits are bounded, publishers flush within a budget);
+    a model still loading from a slow SD card is C code no signal interrupts, and this ends it.
+    """
+
+    GRACE_S = 1.8
+
+    def __init__(self) -> None:
+        self.phase = "starting"
+        self._armed = False
+
+    def arm(self) -> None:
+        if self._armed:
+            return
+        self._armed = True
+        threading.Thread(target=self._expire, name="stop-guard", daemon=True).start()
+
+    def _expire(self) -> None:
+        time.sleep(self.GRACE_S)
+        logger.warning("still %s %.1f s after the stop request; exiting now", self.phase, self.GRACE_S)
+        logging.shutdown()
+        os._exit(EXIT_OK)
+
+
+def validate(cfg: config_mod.Config):
+    """Everything `run` checks before it loads models and opens a camera; `check-config` runs exactly this too.
+
+    Returns the publisher class (its package is imported now, so a missing one is reported before any work).
+    """
+    from .preflight import check
+    from .publish import publisher_class
+
+    check(cfg)
+    return publisher_class(cfg.output.publisher)
+
+
+def startup_failure(e: BaseException, where: str = "edge-emotion") -> int:
+    """One line per problem (no traceback unless it is a bug) and the exit status for it."""
+    code = exit_code(e)
+    if isinstance(e, config_mod.ConfigError):
+        for err in e.errors:
+            print(f"{where}: config error: {err}", file=sys.stderr)
+    elif code == EXIT_ERROR:
+        logger.exception("%s: unexpected failure at start-up", where)
+    else:
+        print(f"{where}: {e}", file=sys.stderr)
+    return code
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .notify import Notifier
     from .pipeline import Pipeline
-    from .publish import publisher_class
 
-    cfg = load_config(args)
-    _setup_logging(cfg.service.log_level)
-    stop = threading.Event()
+    stop, guard = threading.Event(), StopGuard()
 
     def on_signal(signum, _frame):
         logger.info("received %s, stopping", signal.Signals(signum).name)
         stop.set()
+        guard.arm()
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
+    cfg = load_config(args)
+    _setup_logging(cfg.service.log_level)
+    publisher = None
     try:
-        publisher = publisher_class(cfg.output.publisher)(cfg.mqtt) if cfg.output.publisher == "mqtt" \
-            else publisher_class(cfg.output.publisher)()
-        notifier = Notifier.from_env() if cfg.service.watchdog else Notifier.from_env(watchdog=False)
+        guard.phase = "checking the configuration"
+        publisher_cls = validate(cfg)
+        guard.phase = "starting the publisher"
+        if cfg.output.publisher == "mqtt":
+            publisher = publisher_cls(cfg.mqtt)
+        else:  # offline processing of a file waits a little for a slow reader before dropping a result
+            publisher = publisher_cls(wait_s=0.0 if cfg.video.realtime else 0.5)
+        guard.phase = "loading the models"
+        notifier = Notifier.from_env(watchdog=cfg.service.watchdog)
         pipeline = Pipeline(cfg, publisher, notifier)
-    except (OSError, RuntimeError, ValueError) as e:
-        logger.error("%s", e)
-        return EXIT_UNAVAILABLE
+    except Exception as e:  # noqa: BLE001 - each start-up failure gets its exit status and one clean line
+        if publisher is not None:
+            publisher.close(timeout=0.5)
+        return startup_failure(e)
     logger.info("models loaded in %.2f s", pipeline.load_s)
-    try:
-        return pipeline.run(stop)
-    except OSError as e:  # a source that cannot be opened at start-up
-        logger.error("%s", e)
-        return EXIT_UNAVAILABLE
+    if stop.is_set():  # stopped while the models loaded: no source is opened
+        publisher.close(timeout=0.5)
+        return EXIT_OK
+    guard.phase = "running the loop"
+    code = pipeline.run(stop)
+    guard.phase = "exiting"
+    return code
+
+
+def _sample_fps(text: str) -> float:
+    v = float(text)
+    if not math.isfinite(v) or v < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a finite number of frames per second, 0 or more")
+    return v
 
 
 def cmd_infer(args: argparse.Namespace) -> int:
@@ -99,22 +170,29 @@ def cmd_infer(args: argparse.Namespace) -> int:
 
     cfg = load_config(args)
     _setup_logging(cfg.service.log_level)
+    if sys.stdout is None:
+        print("edge-emotion: standard output is closed (started with >&-?): redirect it, e.g. > results.jsonl",
+              file=sys.stderr)
+        return EXIT_UNAVAILABLE
     try:
         return infer_paths(cfg, args.paths, crop=args.crop, sample_fps=args.sample_fps)
-    except (OSError, RuntimeError, ValueError) as e:
-        logger.error("%s", e)
-        return EXIT_UNAVAILABLE
+    except Exception as e:  # noqa: BLE001 - start-up failures (models, packages); inputs fail one by one inside
+        return startup_failure(e)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    """What `run` validates before it opens a camera: the file, the files it names, the models and packages."""
+    from .pipeline import Pipeline
+
     try:
-        config_mod.load(args.file)
-    except config_mod.ConfigError as e:
-        for err in e.errors:
-            print(f"{args.file}: {err}", file=sys.stderr)
-        return 1
-    print(f"{args.file}: OK")
-    return 0
+        cfg = config_mod.load(args.file)
+        validate(cfg)
+        pipeline = Pipeline(cfg, publisher=None)
+    except Exception as e:  # noqa: BLE001 - every failure is reported with its exit status
+        return startup_failure(e, args.file)
+    print(f"{args.file}: OK (video {cfg.video.source!r}, audio {cfg.audio.source!r}, "
+          f"{len(pipeline.channels)} model(s) loaded in {pipeline.load_s:.2f} s)")
+    return EXIT_OK
 
 
 def cmd_config_doc(args: argparse.Namespace) -> int:
@@ -138,10 +216,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.add_argument("paths", nargs="+", help="files or folders")
     p.add_argument("--crop", action="store_true", help="images are already-cropped faces: skip detection")
-    p.add_argument("--sample-fps", type=float, default=5.0, help="frames per second analysed in videos (default 5)")
+    p.add_argument("--sample-fps", type=_sample_fps, default=5.0, help="frames per second analysed in videos (default 5)")
     p.set_defaults(func=cmd_infer)
 
-    p = sub.add_parser("check-config", help="validate a TOML configuration; exit 0 or 1 with the reasons")
+    p = sub.add_parser("check-config", help="check a TOML configuration as `run` does before opening a camera "
+                                            "(keys, files it names, models); exit 0, 2 (config) or 3 (a package)")
     p.add_argument("file")
     p.set_defaults(func=cmd_check_config)
 

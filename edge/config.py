@@ -7,6 +7,7 @@ wrong types and bad values are reported with their key path, the value and the r
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 import typing
 from dataclasses import dataclass, field
@@ -32,25 +33,31 @@ def opt(default: Any, doc: str, choices: tuple | None = None, min: float | None 
 class VideoConfig:
     source: str = opt("sample", "camera index, /dev/videoN, video file, rtsp:// or http:// URL, GStreamer pipeline "
                                 "(contains '!'), 'picamera2', 'sample' (bundled demo clip) or 'none'")
-    width: int = opt(640, "requested capture width in pixels (cameras only)", min=16)
-    height: int = opt(480, "requested capture height in pixels (cameras only)", min=16)
-    capture_fps: float = opt(30.0, "requested camera frame rate (cameras only)", min=1)
+    width: int = opt(640, "requested capture width in pixels (cameras only)", min=16, max=8192)
+    height: int = opt(480, "requested capture height in pixels (cameras only)", min=16, max=8192)
+    capture_fps: float = opt(30.0, "requested camera frame rate (cameras only)", min=1, max=1000)
     realtime: bool = opt(True, "play files at their own frame rate, dropping frames the loop cannot keep up with; "
                                "false processes every frame of a file")
     loop: bool = opt(False, "restart a file source when it ends (demo kiosks)")
-    reconnect_max_s: float = opt(30.0, "longest wait between attempts to reopen a lost camera", min=0.1)
+    reconnect_max_s: float = opt(30.0, "longest wait between attempts to reopen a lost camera", min=0.1, max=3600)
+    open_timeout_s: float = opt(10.0, "a source that has not opened after this long is unavailable (exit 3); "
+                                      "also the connect timeout of rtsp:// and http:// streams", min=0.5, max=600)
+    read_timeout_s: float = opt(5.0, "an rtsp:// or http:// stream that sends no frame for this long is lost "
+                                     "and reopened", min=0.5, max=600)
 
 
 @dataclass
 class AudioConfig:
     source: str = opt("sample", "'mic' (pyaudio), a WAV file path, 'sample' (bundled demo clip) or 'none'")
     device: str = opt("", "microphone: pyaudio device index or part of its name; empty for the default device")
-    sample_rate: int = opt(16000, "microphone capture rate in Hz; audio is resampled to the model's rate", min=8000)
-    buffer_s: float = opt(10.0, "length of the audio ring buffer in seconds", min=1)
-    energy_threshold_db: float = opt(-45.0, "frames quieter than this (dBFS RMS) count as silence", max=0)
-    min_speech_s: float = opt(0.5, "shortest speech segment that gets a voice emotion", min=0)
-    max_utterance_s: float = opt(8.0, "an utterance longer than this is reported and restarted", min=0.5)
-    end_silence_s: float = opt(0.4, "silence that ends an utterance", min=0.05)
+    sample_rate: int = opt(16000, "microphone capture rate in Hz; audio is resampled to the model's rate",
+                           min=8000, max=192000)
+    buffer_s: float = opt(10.0, "length of the audio ring buffer in seconds", min=1, max=600)
+    energy_threshold_db: float = opt(-45.0, "frames quieter than this (dBFS RMS) count as silence", min=-120, max=0)
+    min_speech_s: float = opt(0.5, "shortest speech segment that gets a voice emotion", min=0, max=60)
+    # At most 30 s: features of one utterance take ~3.4 MB per second of audio (benchmarks/reports/robustness.md).
+    max_utterance_s: float = opt(8.0, "an utterance longer than this is reported and restarted", min=0.5, max=30)
+    end_silence_s: float = opt(0.4, "silence that ends an utterance", min=0.05, max=10)
 
 
 @dataclass
@@ -59,8 +66,8 @@ class DetectConfig:
                                       "(far faces), haar (OpenCV cascade), mediapipe (needs the mediapipe package)",
                         choices=("blazeface", "blazeface-full", "haar", "mediapipe"))
     min_score: float = opt(0.5, "minimum detection confidence", min=0, max=1)
-    max_faces: int = opt(4, "at most this many faces (largest first) are classified per frame", min=1)
-    min_face_px: int = opt(24, "ignore faces smaller than this many pixels across", min=1)
+    max_faces: int = opt(4, "at most this many faces (largest first) are classified per frame", min=1, max=64)
+    min_face_px: int = opt(24, "ignore faces smaller than this many pixels across", min=1, max=8192)
 
 
 @dataclass
@@ -75,19 +82,19 @@ class ModelsConfig:
 
 @dataclass
 class FusionConfig:
-    face_weight: float = opt(0.5, "weight of the face probabilities", min=0)
-    voice_weight: float = opt(0.3, "weight of the voice probabilities", min=0)
-    text_weight: float = opt(0.2, "weight of a text source's probabilities when one exists", min=0)
+    face_weight: float = opt(0.5, "weight of the face probabilities", min=0, max=1000)
+    voice_weight: float = opt(0.3, "weight of the voice probabilities", min=0, max=1000)
+    text_weight: float = opt(0.2, "weight of a text source's probabilities when one exists", min=0, max=1000)
     smoothing: float = opt(0.6, "exponential smoothing factor for the fused estimate: share of the previous "
                                 "estimate kept each step (0 = no smoothing)", min=0, max=0.99)
-    voice_max_age_s: float = opt(3.0, "a voice result older than this stops counting", min=0)
+    voice_max_age_s: float = opt(3.0, "a voice result older than this stops counting", min=0, max=3600)
 
 
 @dataclass
 class OutputConfig:
     publisher: str = opt("stdout", "where results go", choices=("stdout", "mqtt"))
-    fps: float = opt(0.0, "cap on processed frames per second (0 = as fast as possible)", min=0)
-    stats_interval_s: float = opt(30.0, "seconds between health reports", min=1)
+    fps: float = opt(0.0, "cap on processed frames per second (0 = as fast as possible)", min=0, max=1000)
+    stats_interval_s: float = opt(30.0, "seconds between health reports", min=1, max=86400)
 
 
 @dataclass
@@ -96,7 +103,8 @@ class MqttConfig:
     port: int = opt(1883, "broker port (8883 is usual for TLS)", min=1, max=65535)
     protocol: str = opt("3.1.1", "MQTT protocol version", choices=("3.1.1", "5"))
     client_id: str = opt("", "MQTT client id; empty: edge-emotion-<device_id>")
-    device_id: str = opt("", "device name in topics; empty: the host name")
+    device_id: str = opt("", "device name in topics; empty: '<host name>-<8 hex digits>', the digits a hash of "
+                             "/etc/machine-id (stable across reboots, distinct for devices of one host name)")
     prefix: str = opt("edge-emotion", "topic prefix: topics are <prefix>/<device_id>/{status,emotion,state,stats}")
     username: str = opt("", "user name for the broker")
     password: str = opt("", "password (prefer password_env or password_file; never logged)", secret=True)
@@ -107,7 +115,7 @@ class MqttConfig:
     ca_file: str = opt("", "CA certificate file for TLS; empty: the system's CA store")
     cert_file: str = opt("", "client certificate for TLS (optional)")
     key_file: str = opt("", "client key for TLS (optional; empty: the key is in cert_file)")
-    keepalive_s: int = opt(30, "MQTT keepalive in seconds", min=5)
+    keepalive_s: int = opt(30, "MQTT keepalive in seconds", min=5, max=65535)  # a 16-bit field in CONNECT
     qos_emotion: int = opt(1, "QoS of the emotion topic (1: results queued during an outage are not lost)",
                            min=0, max=2)
     qos_state: int = opt(1, "QoS of the retained state topic", min=0, max=2)
@@ -116,12 +124,13 @@ class MqttConfig:
     retain_emotion: bool = opt(False, "retain the emotion topic")
     state_confidence_step: float = opt(0.1, "also re-publish state when the fused confidence moved this much "
                                             "(0: only when the emotion changes)", min=0, max=1)
-    queue_size: int = opt(1000, "results kept while disconnected; when full the oldest are dropped and counted", min=1)
+    queue_size: int = opt(1000, "results kept while disconnected; when full the oldest are dropped and counted",
+                          min=1, max=100000)  # 100000 results of ~1.5 kB: 150 MB, the most a 2 GB board can spare
     max_payload_bytes: int = opt(65536, "larger payloads are reported and dropped (0: no limit); keep it at or below the "
                                         "broker's message_size_limit (MQTT 5 also learns its maximum packet size)",
-                                 min=0)
-    reconnect_min_s: float = opt(1.0, "first reconnect delay; it doubles up to reconnect_max_s", min=0.1)
-    reconnect_max_s: float = opt(30.0, "longest reconnect delay", min=0.1)
+                                 min=0, max=268435455)  # MQTT's largest packet
+    reconnect_min_s: float = opt(1.0, "first reconnect delay; it doubles up to reconnect_max_s", min=0.1, max=3600)
+    reconnect_max_s: float = opt(30.0, "longest reconnect delay", min=0.1, max=3600)
     discovery: bool = opt(False, "publish Home Assistant MQTT discovery messages")
     discovery_prefix: str = opt("homeassistant", "Home Assistant discovery prefix")
 
@@ -168,11 +177,15 @@ def _check(path: str, value: Any, tp: Any, f: dataclasses.Field) -> tuple[Any, s
     elif tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return None, f"{path} = {value!r}: expected a number"
+        if not math.isfinite(value):  # TOML has inf and nan; either would reach the JSON output or a sleep
+            return None, f"{path} = {value!r}: expected a finite number"
         value = float(value)
     elif tp is str:
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             return None, f"{path} = {value!r}: expected a string"
         value = str(value)
+        if "\0" in value:  # no file name, URL or topic may hold one; os and OpenCV calls would raise
+            return None, f"{path} = {value!r}: contains a NUL character"
     m = f.metadata
     if m.get("choices") and value not in m["choices"]:
         return None, f"{path} = {value!r}: must be one of {', '.join(map(str, m['choices']))}"

@@ -12,22 +12,21 @@ import time
 from typing import Any
 
 from . import result as result_mod
-from .capture import VideoCapture, make_video_source
+from .capture import VideoCapture
 from .channels import Channel, Part, channel_classes
 from .config import Config
+from .errors import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, EXIT_UNAVAILABLE  # noqa: F401 - re-exported
 from .fuse import Fuser
 from .health import StageTimes, process_stats
 from .publish.base import Publisher
 
 logger = logging.getLogger(__name__)
 
-# Exit codes of `edge-emotion run` (README, "Exit codes").
-EXIT_OK = 0  # stopped by a signal, or every file source ended
-EXIT_ERROR = 1  # unexpected failure inside the loop
-EXIT_CONFIG = 2  # bad command line or configuration
-EXIT_UNAVAILABLE = 3  # a model, camera, microphone or package could not be opened
 
 POLL_S = 0.1  # longest wait for a frame before checking the other inputs and the stop event
+# Shutdown, all parts together (capture threads, channels, publisher flush): SIGTERM to exit within 2 s, with
+# room for the interpreter's own exit.
+STOP_BUDGET_S = 1.5
 # Polling without video: well under the 0.4 s of silence that ends an utterance, so results come out promptly.
 AUDIO_POLL_S = 0.1
 
@@ -64,14 +63,13 @@ class Pipeline:
 
     # -- start-up -------------------------------------------------------------------------
     def open_sources(self, stop: threading.Event) -> None:
-        v = self.cfg.video
         if self.video_spec is not None:
-            source = make_video_source(self.video_spec, v.width, v.height, v.capture_fps)
-            self.video = VideoCapture(source, stop, realtime=v.realtime, loop=v.loop,
-                                      reconnect_max_s=v.reconnect_max_s).start()
-        realtime = v.realtime if self.video is not None else True
+            self.video = VideoCapture.from_config(self.video_spec, self.cfg.video, stop).start()
+        realtime = self.cfg.video.realtime if self.video is not None else True
+        # A video file is the clock: its sound track follows the frames' position, whatever start-up cost.
+        media_clock = self.video is not None and self.video.source.is_file
         for ch in self.channels.values():
-            ch.open(stop, realtime)
+            ch.open(stop, realtime, media_clock)
 
     # -- per step -------------------------------------------------------------------------
     def step(self, frame) -> dict[str, Any]:
@@ -80,8 +78,8 @@ class Pipeline:
         until_s = None
         if frame is not None:
             timing["capture"] = frame.capture_ms
-            if not self.cfg.video.realtime and self.video.source.is_file:
-                # Offline file processing: the other inputs advance with the video, not as fast as they can be read.
+            if self.video.source.is_file:
+                # The media clock: the other inputs advance to the end of this frame, not with the wall clock.
                 until_s = frame.pos_s + 1.0 / max(self.video.source.fps, 1.0)
         parts = {name: self.channels[name].step(frame, timing, until_s) if name in self.channels
                  else self.parts_off[name] for name in self.order}
@@ -160,13 +158,18 @@ class Pipeline:
             code = EXIT_ERROR
         finally:
             stop.set()
+            deadline = time.monotonic() + STOP_BUDGET_S
+
+            def left() -> float:  # producers first, then the publisher flushes with whatever time remains
+                return max(0.05, deadline - time.monotonic())
+
             if self.notifier is not None:
                 self.notifier.stopping()
             if self.video is not None:
-                self.video.join(timeout=1.0)
+                self.video.join(timeout=min(left(), 0.5))
             for ch in self.channels.values():
-                ch.close(timeout=1.0)
-            self.publisher.close(timeout=1.0)
+                ch.close(timeout=min(left(), 0.5))
+            self.publisher.close(timeout=left())
         return code
 
     def stats(self) -> dict[str, Any]:

@@ -48,12 +48,12 @@ def test_good_corrupt_and_missing_inputs_each_get_a_line(tmp_path):
         assert line["faces"], f"no face in {line['input']}"
         assert line["fused"]["emotion"] == line["faces"][0]["emotion"]
         assert line["audio"] is None and line["audio_reason"] == "no audio input"
-    assert "error" in lines[3] and "corrupt" in lines[3]["error"]
+    assert "error" in lines[3] and "truncated or damaged JPEG" in lines[3]["error"]
     assert "no such file" in lines[4]["error"]
     wav = lines[5]
     assert wav["faces"] == [] and wav["audio"]["emotion"] in wav["audio"]["probs"]
     assert wav["fused"]["sources"] == ["voice"]
-    assert "noise.wav" in lines[6]["error"] and "not a WAV file" in lines[6]["error"]
+    assert lines[6]["input"].endswith("noise.wav") and "a text file, not an image, video or WAV" in lines[6]["error"]
 
 
 def test_every_input_failing_exits_non_zero(tmp_path):

@@ -94,10 +94,10 @@ def test_missing_camera_exits_3_naming_it():
     assert "/dev/video77" in p.stderr and "Traceback" not in p.stderr
 
 
-def test_missing_model_exits_3_naming_it(tmp_path):
+def test_missing_model_file_is_a_config_error_naming_the_key(tmp_path):
     p = run(["--source", "sample", "--face-model", str(tmp_path / "nope.tflite")])
-    assert p.returncode == 3
-    assert "nope.tflite not found" in p.stderr
+    assert p.returncode == 2  # the configured path is wrong: a restart cannot fix it
+    assert "models.face = " in p.stderr and "nope.tflite': file not found" in p.stderr
 
 
 def test_default_path_imports_no_tensorflow_librosa_or_mediapipe():

@@ -1,90 +1,199 @@
-"""WAV files of any rate and channel count, PCM 8/16/24/32-bit or IEEE float, read with numpy alone."""
+"""WAV files of any rate and channel count, PCM 8/16/24/32-bit or IEEE float, read with numpy alone.
+
+The header is checked before any sample is read (rate, channels, sample width, declared size
+against the file's size), so a damaged or hostile header costs a few bytes, never gigabytes.
+`WavReader` streams the samples in chunks; `read_wav` reads a whole file, at most `max_s` long.
+"""
 
 from __future__ import annotations
 
+import io
 import struct
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 _PCM, _FLOAT, _EXTENSIBLE = 1, 3, 0xFFFE
+# Sanity limits for headers. Below 4 kHz speech is unintelligible (telephone audio is 8 kHz) and a 1 Hz header
+# would make the resampler produce 16000 samples per input sample; 384 kHz is the highest rate audio
+# interfaces record; 32 channels covers every microphone array.
+MIN_RATE, MAX_RATE, MAX_CHANNELS = 4000, 384000, 32
+_MAX_FMT_BYTES = 1 << 16  # a 'fmt ' chunk is 16-40 bytes; anything this large is damage, not a format
+_FORMATS = {(_PCM, 8), (_PCM, 16), (_PCM, 24), (_PCM, 32), (_FLOAT, 32), (_FLOAT, 64)}
 
 
 class WavError(ValueError):
     """A file is not a readable WAV file; the message names the file."""
 
 
-def _chunks(data: bytes, name: str):
-    """Yield (id, payload) for each RIFF chunk; a chunk cut short raises an error naming the file."""
-    pos = 12
-    while pos + 8 <= len(data):
-        cid, size = struct.unpack_from("<4sI", data, pos)
-        payload = data[pos + 8:pos + 8 + size]
-        if cid == b"data" and size in (0, 0xFFFFFFFF):
-            payload = data[pos + 8:]  # a recorder that never finished writing its sizes: take the rest
-        elif len(payload) < size:
-            raise WavError(f"{name}: truncated WAV file ('{cid.decode('latin-1')}' chunk declares {size} bytes, "
-                           f"{len(payload)} present)")
-        yield cid, payload
-        pos += 8 + size + (size & 1)  # chunks are padded to even length
+@dataclass(frozen=True)
+class WavInfo:
+    """What a WAV header says, checked: where the samples are and how they are coded."""
+
+    fmt: int  # _PCM or _FLOAT
+    channels: int
+    rate: int
+    bits: int
+    offset: int  # byte offset of the first sample
+    frames: int  # samples per channel present in the file
+
+    @property
+    def block(self) -> int:
+        return self.channels * self.bits // 8
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.rate
 
 
-def _decode(raw: bytes, fmt: int, bits: int, channels: int, name: str) -> np.ndarray:
-    width = bits // 8
-    frames = len(raw) // (width * channels)
-    raw = raw[:frames * width * channels]
-    if fmt == _FLOAT and bits in (32, 64):
-        return np.frombuffer(raw, f"<f{width}").astype(np.float32)
-    if fmt != _PCM:
-        raise WavError(f"{name}: unsupported WAV sample format {fmt} with {bits} bits (use PCM or float)")
-    if bits == 8:  # 8-bit WAV is unsigned
-        return (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
-    if bits == 16:
-        return np.frombuffer(raw, "<i2").astype(np.float32) / 32768.0
-    if bits == 24:
+def _info(f: BinaryIO, size: int, name: str) -> WavInfo:
+    """Walk the RIFF chunks by their headers (seeking over payloads) up to the 'data' chunk."""
+    head = f.read(12)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        raise WavError(f"{name}: not a WAV file (no RIFF/WAVE header)")
+    pos, fmt = 12, None
+    while pos + 8 <= size:
+        f.seek(pos)
+        cid, csize = struct.unpack("<4sI", f.read(8))
+        body = pos + 8
+        if cid == b"data":
+            if csize in (0, 0xFFFFFFFF):
+                csize = size - body  # a recorder that never finished writing its sizes: take the rest
+            elif body + csize > size:
+                raise WavError(f"{name}: truncated WAV file ('data' chunk declares {csize} bytes, "
+                               f"{size - body} present)")
+            if fmt is None:
+                break
+            return _check_format(fmt, body, csize, name)
+        if body + csize > size:
+            raise WavError(f"{name}: truncated WAV file ('{cid.decode('latin-1')}' chunk declares {csize} bytes, "
+                           f"{size - body} present)")
+        if cid == b"fmt ":
+            if csize > _MAX_FMT_BYTES:
+                raise WavError(f"{name}: damaged WAV header ('fmt ' chunk of {csize} bytes)")
+            fmt = f.read(csize)
+        pos = body + csize + (csize & 1)  # chunks are padded to even length
+    if fmt is None or len(fmt) < 16:
+        raise WavError(f"{name}: truncated or damaged WAV file (no complete 'fmt ' chunk before the samples)")
+    raise WavError(f"{name}: truncated WAV file (no 'data' chunk)")
+
+
+def _check_format(fmt_chunk: bytes, offset: int, nbytes: int, name: str) -> WavInfo:
+    if len(fmt_chunk) < 16:
+        raise WavError(f"{name}: truncated or damaged WAV file (no complete 'fmt ' chunk before the samples)")
+    fmt, channels, rate, _, _, bits = struct.unpack_from("<HHIIHH", fmt_chunk)
+    if fmt == _EXTENSIBLE and len(fmt_chunk) >= 26:
+        fmt = struct.unpack_from("<H", fmt_chunk, 24)[0]  # first two bytes of the sub-format GUID
+    if not 1 <= channels <= MAX_CHANNELS or not MIN_RATE <= rate <= MAX_RATE:
+        raise WavError(f"{name}: damaged or unusable WAV header ({channels} channels, {rate} Hz; this reads "
+                       f"1-{MAX_CHANNELS} channels at {MIN_RATE}-{MAX_RATE} Hz)")
+    if (fmt, bits) not in _FORMATS:
+        kind = {_PCM: "PCM", _FLOAT: "float"}.get(fmt, f"format {fmt}")
+        raise WavError(f"{name}: unsupported WAV sample format ({kind}, {bits} bits); use 8/16/24/32-bit PCM or "
+                       "32/64-bit float, e.g. ffmpeg -i IN -c:a pcm_s16le OUT.wav")
+    info = WavInfo(fmt, channels, int(rate), bits, offset, 0)
+    frames = nbytes // info.block
+    if frames == 0:
+        raise WavError(f"{name}: WAV file holds no samples (empty or truncated)")
+    return WavInfo(fmt, channels, int(rate), bits, offset, frames)
+
+
+def _decode(raw: bytes, info: WavInfo) -> np.ndarray:
+    """Sample bytes -> float32 (frames, channels) in -1..1."""
+    width = info.bits // 8
+    raw = raw[:len(raw) // info.block * info.block]
+    if info.fmt == _FLOAT:
+        x = np.frombuffer(raw, f"<f{width}").astype(np.float32)
+    elif info.bits == 8:  # 8-bit WAV is unsigned
+        x = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
+    elif info.bits == 16:
+        x = np.frombuffer(raw, "<i2").astype(np.float32) / 32768.0
+    elif info.bits == 24:
         b = np.frombuffer(raw, np.uint8).reshape(-1, 3).astype(np.int32)
         v = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
-        v = np.where(v >= 1 << 23, v - (1 << 24), v)
-        return v.astype(np.float32) / float(1 << 23)
-    if bits == 32:
-        return (np.frombuffer(raw, "<i4").astype(np.float64) / 2147483648.0).astype(np.float32)
-    raise WavError(f"{name}: unsupported PCM width {bits} bits")
+        x = np.where(v >= 1 << 23, v - (1 << 24), v).astype(np.float32) / float(1 << 23)
+    else:
+        x = (np.frombuffer(raw, "<i4").astype(np.float64) / 2147483648.0).astype(np.float32)
+    return x.reshape(-1, info.channels)
 
 
-def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
-    """File -> (float32 samples in -1..1 shaped (frames, channels), sample rate)."""
+def _open(path: str | Path) -> BinaryIO:
     p = Path(path)
+    if p.is_dir():
+        raise WavError(f"{p}: is a folder, not a WAV file")
     try:
-        data = p.read_bytes()
+        return open(p, "rb")
     except OSError as e:
         raise WavError(f"{p}: cannot read ({e.strerror or e})") from None
-    return parse_wav(data, str(p))
+
+
+def _size(f: BinaryIO) -> int:
+    return f.seek(0, io.SEEK_END)
+
+
+def probe_wav(path: str | Path) -> WavInfo:
+    """The checked header of a WAV file; reads a few hundred bytes at most."""
+    with _open(path) as f:
+        size = _size(f)
+        f.seek(0)
+        return _info(f, size, str(path))
+
+
+def read_wav(path: str | Path, max_s: float | None = None) -> tuple[np.ndarray, int]:
+    """File -> (float32 samples in -1..1 shaped (frames, channels), sample rate); longer than `max_s`: WavError."""
+    with _open(path) as f:
+        size = _size(f)
+        f.seek(0)
+        info = _info(f, size, str(path))
+        if max_s is not None and info.duration_s > max_s:
+            raise WavError(f"{path}: {info.duration_s:.0f} s of audio, more than the {max_s:g} s read at once "
+                           "(memory); cut it into utterances, or stream it with `edge-emotion run --audio FILE`")
+        f.seek(info.offset)
+        return _decode(f.read(info.frames * info.block), info), info.rate
 
 
 def parse_wav(data: bytes, name: str = "<bytes>") -> tuple[np.ndarray, int]:
     """WAV bytes -> (float32 samples shaped (frames, channels), sample rate)."""
-    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        raise WavError(f"{name}: not a WAV file (no RIFF/WAVE header)")
-    fmt_chunk = samples = None
-    for cid, payload in _chunks(data, name):
-        if cid == b"fmt ":
-            fmt_chunk = payload
-        elif cid == b"data":
-            samples = payload
-            break
-    if fmt_chunk is None or len(fmt_chunk) < 16:
-        raise WavError(f"{name}: truncated or damaged WAV file (no complete 'fmt ' chunk)")
-    if samples is None:
-        raise WavError(f"{name}: truncated WAV file (no 'data' chunk)")
-    fmt, channels, rate, _, _, bits = struct.unpack_from("<HHIIHH", fmt_chunk)
-    if fmt == _EXTENSIBLE and len(fmt_chunk) >= 26:
-        fmt = struct.unpack_from("<H", fmt_chunk, 24)[0]  # first two bytes of the sub-format GUID
-    if channels < 1 or rate < 1 or bits % 8:
-        raise WavError(f"{name}: damaged WAV header ({channels} channels, {rate} Hz, {bits} bits)")
-    x = _decode(samples, fmt, bits, channels, name)
-    if x.size == 0:
-        raise WavError(f"{name}: WAV file holds no samples (truncated?)")
-    return x.reshape(-1, channels), int(rate)
+    info = _info(io.BytesIO(data), len(data), name)
+    return _decode(data[info.offset:info.offset + info.frames * info.block], info), info.rate
+
+
+class WavReader:
+    """Streams a WAV file's samples chunk by chunk; memory does not grow with the file's length."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._f = _open(path)
+        try:
+            size = _size(self._f)
+            self._f.seek(0)
+            self.info = _info(self._f, size, str(path))
+        except BaseException:
+            self._f.close()
+            raise
+        self.rewind()
+
+    def rewind(self) -> None:
+        self._f.seek(self.info.offset)
+        self._left = self.info.frames
+
+    def read(self, frames: int) -> np.ndarray | None:
+        """Up to `frames` samples as float32 (n, channels); None at the end of the file."""
+        n = min(int(frames), self._left)
+        if n <= 0:
+            return None
+        raw = self._f.read(n * self.info.block)
+        if len(raw) < self.info.block:  # the file shrank while being read
+            self._left = 0
+            return None
+        x = _decode(raw, self.info)
+        self._left -= len(x)
+        return x
+
+    def close(self) -> None:
+        self._f.close()
 
 
 def to_mono(x: np.ndarray) -> np.ndarray:

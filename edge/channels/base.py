@@ -54,12 +54,15 @@ class Channel:
         """The channel's fields when it has nothing to say (off, no input, stale), with the reason where it has one."""
         raise NotImplementedError
 
-    def open(self, stop: threading.Event, realtime: bool) -> None:
-        """Start the channel's own input, if it has one (video frames come from the loop)."""
+    def open(self, stop: threading.Event, realtime: bool, media_clock: bool = False) -> None:
+        """Start the channel's own input, if it has one (video frames come from the loop).
+
+        `media_clock`: the frames come from a video file, so a file input follows the frames' position
+        (`until_s` and `frame.loop` in `step`) instead of the wall clock."""
 
     def step(self, frame, timing: dict[str, float], until_s: float | None = None) -> Part:
-        """This step's Part. `frame` is the loop's video frame (or None); `until_s`: offline processing of files,
-        the channel's input advances only to this stream position so it stays in step with the video."""
+        """This step's Part. `frame` is the loop's video frame (or None); `until_s`: with a video file, the media
+        position the channel's input advances to, so that it stays in step with the video."""
         raise NotImplementedError
 
     def stats(self) -> dict[str, int]:

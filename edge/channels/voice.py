@@ -19,9 +19,13 @@ class VoiceChannel(Channel):
     counters = ("audio_windows",)
     off_reason = "audio off"
 
-    def __init__(self, classifier: VoiceClassifier, audio_cfg, max_age_s: float, spec: str | None = None) -> None:
+    def __init__(self, classifier: VoiceClassifier, audio_cfg, max_age_s: float, spec: str | None = None,
+                 video_cfg=None) -> None:
         self.classifier, self.audio_cfg, self.max_age_s, self.spec = classifier, audio_cfg, max_age_s, spec
+        self.video_cfg = video_cfg  # video.loop (kiosks loop the sound track too) and video.open_timeout_s
         self.capture = None
+        self.following = False  # a WAV read up to the video file's position, not paced by the wall clock
+        self._loop = 0  # the video file's pass (frame.loop) the sound track is playing
         self.stream: VoiceStream | None = None
         self.windows = 0
         self._pos = 0  # read position in the capture's ring buffer, in samples
@@ -34,7 +38,7 @@ class VoiceChannel(Channel):
     @classmethod
     def from_config(cls, cfg) -> "VoiceChannel":
         classifier = VoiceClassifier(model_path(cfg.models.voice, VOICE_MODEL), **model_options(cfg.models))
-        return cls(classifier, cfg.audio, cfg.fusion.voice_max_age_s, cls.source(cfg))
+        return cls(classifier, cfg.audio, cfg.fusion.voice_max_age_s, cls.source(cfg), cfg.video)
 
     @classmethod
     def absent(cls, reason: str) -> Part:
@@ -60,19 +64,38 @@ class VoiceChannel(Channel):
         return self.part(res)
 
     # -- the live loop ----------------------------------------------------------------------
-    def open(self, stop: threading.Event, realtime: bool) -> None:
-        from ..capture_audio import AudioCapture, make_audio_source
+    def open(self, stop: threading.Event, realtime: bool, media_clock: bool = False) -> None:
+        from ..capture_audio import AudioCapture, FollowingAudio, make_audio_source
 
-        a = self.audio_cfg
+        a, v = self.audio_cfg, self.video_cfg
+        timeout = v.open_timeout_s if v is not None else 10.0
         source = make_audio_source(self.spec, a.device, a.sample_rate)
-        self.capture = AudioCapture(source, stop, buffer_s=a.buffer_s, realtime=realtime).start()
+        self.following = media_clock and source.is_file
+        if self.following:
+            self.capture = FollowingAudio(source, stop, buffer_s=a.buffer_s, open_timeout_s=timeout).start()
+        else:
+            self.capture = AudioCapture(source, stop, buffer_s=a.buffer_s, realtime=realtime,
+                                        loop=bool(v is not None and v.loop), open_timeout_s=timeout).start()
         self.stream = VoiceStream(self.classifier, a, self.capture.sample_rate)
         self._pos = 0
+
+    def _restart(self, loop: int) -> None:
+        """The looping video started again: so does its sound track, and the last utterance is history."""
+        self._loop = loop
+        self.capture.restart()
+        self.stream = VoiceStream(self.classifier, self.audio_cfg, self.capture.sample_rate)
+        self._pos, self._last, self.ended = 0, None, False
 
     def step(self, frame, timing: dict[str, float], until_s: float | None = None) -> Part:
         """Feed the new samples to the utterance stream; the latest utterance while it is fresh."""
         cap, rate = self.capture, self.capture.sample_rate
-        upto = None if until_s is None else int(round(until_s * rate))
+        upto = None
+        if self.following and until_s is not None:
+            if frame is not None and frame.loop != self._loop:
+                self._restart(frame.loop)
+                cap = self.capture
+            upto = int(round(until_s * rate))
+            cap.fill_until(upto)
         samples, self._pos = cap.ring.read_since(self._pos, upto)
         cap.consumed = self._pos
         update = self.stream.feed(samples)

@@ -5,21 +5,19 @@ from __future__ import annotations
 import collections
 import json
 import logging
-import os
-import re
 import socket
 import ssl
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from ..config import ConfigError, MqttConfig
+from ..config import MqttConfig
 from .base import Publisher
 from .discovery import discovery_messages
+from .settings import client_id, read_password, tls_files, topic_base
 
 logger = logging.getLogger(__name__)
 
@@ -29,41 +27,6 @@ PROTOCOLS = {"3.1.1": mqtt.MQTTv311, "5": mqtt.MQTTv5}
 PUBLISH_OVERHEAD = 13
 # CONNACK reason codes (paho maps the MQTT 3.1.1 return codes 4 and 5 onto these) that mean the credentials are wrong.
 BAD_CREDENTIALS = (134, 135)
-
-
-def read_password(cfg: MqttConfig) -> str | None:
-    """The password from exactly one of mqtt.password, mqtt.password_env and mqtt.password_file."""
-    given = [k for k in ("password", "password_env", "password_file") if getattr(cfg, k)]
-    if len(given) > 1:
-        raise ConfigError([f"set only one of {', '.join('mqtt.' + k for k in given)}"])
-    if given and not cfg.username:
-        raise ConfigError([f"mqtt.{given[0]} is set but mqtt.username is empty; "
-                           "MQTT sends a password only with a user name"])
-    if cfg.password_env:
-        if cfg.password_env not in os.environ:
-            raise ConfigError([f"mqtt.password_env = {cfg.password_env!r}: that environment variable is not set"])
-        return os.environ[cfg.password_env]
-    if cfg.password_file:
-        path = Path(cfg.password_file)
-        if not path.is_absolute() and os.environ.get("CREDENTIALS_DIRECTORY"):
-            path = Path(os.environ["CREDENTIALS_DIRECTORY"]) / path
-        try:
-            return path.read_text().rstrip("\r\n")
-        except OSError as e:
-            raise ConfigError([f"mqtt.password_file = {cfg.password_file!r}: cannot read {path} "
-                               f"({e.strerror})"]) from None
-    return cfg.password or None
-
-
-def topic_base(cfg: MqttConfig) -> tuple[str, str]:
-    """(device id, '<prefix>/<device id>'), checked for characters MQTT topics cannot carry."""
-    device = cfg.device_id or re.sub(r"[^A-Za-z0-9_.-]", "-", socket.gethostname())
-    if re.search(r"[+#/]", device) or not device:
-        raise ConfigError([f"mqtt.device_id = {device!r}: must be non-empty, without '+', '#' or '/'"])
-    if re.search(r"[+#]", cfg.prefix) or cfg.prefix.startswith("/") or cfg.prefix.endswith("/") or not cfg.prefix:
-        raise ConfigError([f"mqtt.prefix = {cfg.prefix!r}: must be non-empty, without '+', '#' or a leading or "
-                           "trailing '/'"])
-    return device, f"{cfg.prefix}/{device}"
 
 
 def _not_retry_noise(record: logging.LogRecord) -> bool:
@@ -104,7 +67,7 @@ class MqttPublisher(Publisher):
         self._last_error = ""
 
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=PROTOCOLS[cfg.protocol],
-                                  client_id=cfg.client_id or f"edge-emotion-{self.device_id}")
+                                  client_id=client_id(cfg, self.device_id))
         paho_logger = logging.getLogger(__name__ + ".paho")
         paho_logger.addFilter(_not_retry_noise)  # a no-op when already added
         self.client.enable_logger(paho_logger)
@@ -128,17 +91,9 @@ class MqttPublisher(Publisher):
         self.client.loop_start()
 
     def _set_tls(self) -> None:
-        files = {k: getattr(self.cfg, k) for k in ("ca_file", "cert_file", "key_file")}
-        for key, value in files.items():
-            if value and not Path(value).is_file():
-                raise ConfigError([f"mqtt.{key} = {value!r}: file not found"])
-        if files["key_file"] and not files["cert_file"]:
-            raise ConfigError(["mqtt.key_file is set but mqtt.cert_file is empty"])
-        try:
-            self.client.tls_set(ca_certs=files["ca_file"] or None, certfile=files["cert_file"] or None,
-                                keyfile=files["key_file"] or None)
-        except (ssl.SSLError, OSError) as e:
-            raise ConfigError([f"mqtt TLS files (ca_file, cert_file, key_file) could not be loaded: {e}"]) from None
+        files = tls_files(self.cfg)
+        self.client.tls_set(ca_certs=files["ca_file"] or None, certfile=files["cert_file"] or None,
+                            keyfile=files["key_file"] or None)
 
     # --- the Publisher interface -------------------------------------------------------------------------
 
@@ -189,6 +144,10 @@ class MqttPublisher(Publisher):
                 pass
         if left:
             logger.warning("MQTT: %d queued results were not sent (not connected to %s at shutdown)", left, self.where)
+        unacked = self._unacknowledged()
+        if unacked > 0:  # a broker that stopped answering (frozen, overloaded): these may never arrive
+            logger.warning("MQTT: %d messages sent to %s were not acknowledged before shutdown and may be lost",
+                           unacked, self.where)
         self.client.disconnect()
         # A connect attempt in progress holds paho's network thread for its socket timeout (5 s), longer than a
         # shutdown may take; the thread is a daemon, so wait for it only as long as the caller allows.

@@ -1,0 +1,160 @@
+"""What `run` checks before it opens a camera, and all that `check-config` checks: one list, one code path.
+
+1. types, ranges and finite numbers: `edge.config`, when the TOML is read;
+2. this module: the rules between keys and the files the config names (a video or WAV file that
+   must exist and decode, model files with their sidecars, MQTT credentials and TLS files);
+3. loading the models (the pipeline's constructor), each checked against its sidecar.
+
+Every error names its key. A camera, a microphone or a missing package is not checked here: it
+is hardware, not configuration, and `run` reports it with exit status 3 when it opens it.
+"""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from . import probe
+from .config import Config, ConfigError
+from .paths import FACE_MODEL, VOICE_MODEL, model_path
+
+MODEL_SUFFIXES = {".tflite": ("litert", "tflite-runtime"), ".onnx": ("onnxruntime",)}
+
+
+def check(cfg: Config) -> None:
+    """Raise ConfigError listing every problem found, each naming its key."""
+    from .channels import channel_classes
+    from .publish import settings as mqtt_settings
+
+    specs = {cls.name: cls.source(cfg) for cls in channel_classes()}  # the channels' own reading of the sources
+    video, audio = specs.get("face"), specs.get("voice")
+    errors: list[str] = []
+    if all(spec is None for spec in specs.values()):
+        errors.append("video.source and audio.source are both 'none': nothing to do")
+    if video is not None:
+        errors += _video(video)
+    if audio is not None:
+        errors += _audio(audio)
+    errors += _models(cfg, face=video is not None, voice=audio is not None)
+    if cfg.output.publisher == "mqtt":
+        errors += mqtt_settings.check(cfg.mqtt)
+    if errors:
+        raise ConfigError(errors)
+
+
+def check_models(cfg: Config, face: bool = True, voice: bool = True) -> None:
+    """The model files `infer` needs: present, readable by the chosen backend, described by a matching sidecar."""
+    errors = _models(cfg, face, voice)
+    if errors:
+        raise ConfigError(errors)
+
+
+def _models(cfg: Config, face: bool, voice: bool) -> list[str]:
+    m = cfg.models
+    return ((_model("models.face", m.face, FACE_MODEL, "face", m.backend) if face else []) +
+            (_model("models.voice", m.voice, VOICE_MODEL, "voice", m.backend) if voice else []))
+
+
+def _file(key: str, spec: str) -> tuple[Path | None, list[str]]:
+    """(path, []) for an existing readable file or FIFO, else (None, [error])."""
+    p = Path(spec).expanduser()
+    try:
+        mode = p.stat().st_mode
+    except FileNotFoundError:
+        return None, [f"{key} = {spec!r}: no such file"]
+    except OSError as e:
+        return None, [f"{key} = {spec!r}: cannot read it ({e.strerror or e})"]
+    if stat.S_ISDIR(mode):
+        return None, [f"{key} = {spec!r}: is a folder, not a file"]
+    try:
+        if stat.S_ISREG(mode):
+            with open(p, "rb"):
+                pass
+    except OSError as e:
+        return None, [f"{key} = {spec!r}: cannot read it ({e.strerror or e})"]
+    return p, []
+
+
+def _video(spec: str) -> list[str]:
+    from .capture import URL_SCHEMES, source_kind
+
+    kind = source_kind(spec)
+    if kind == "url":
+        scheme = spec.split("://", 1)[0].lower()
+        if scheme not in URL_SCHEMES:
+            return [f"video.source = {spec!r}: unsupported URL scheme {scheme!r} (use {', '.join(URL_SCHEMES)})"]
+        return []
+    if kind != "file":
+        return []  # a camera, a pipeline or a keyword: opened (or reported, exit 3) by `run`
+    path, errors = _file("video.source", spec)
+    if path is None or not path.is_file():
+        return errors  # a FIFO is read as a stream: nothing to look at before a writer appears
+    try:
+        found = probe.sniff(path)
+    except probe.ProbeError as e:
+        return [f"video.source = {spec!r}: {e}"]
+    if found.kind == probe.AUDIO:
+        return [f"video.source = {spec!r}: {found.format} audio, not a video (put it in audio.source)"]
+    return _first_frame(spec, path)
+
+
+def _first_frame(spec: str, path: Path) -> list[str]:
+    """A video file must hold at least one decodable frame of a size within the pixel limit."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            return [f"video.source = {spec!r}: not a video OpenCV can open (damaged, or a codec it lacks)"]
+        w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        if w * h > probe.MAX_IMAGE_PIXELS:
+            return [f"video.source = {spec!r}: frames of {w}x{h} pixels, more than the "
+                    f"{probe.MAX_IMAGE_PIXELS / 1e6:.0f} MP limit (memory)"]
+        if not cap.read()[0]:
+            return [f"video.source = {spec!r}: no decodable frame (damaged, or a codec OpenCV lacks)"]
+    finally:
+        cap.release()
+    return []
+
+
+def _audio(spec: str) -> list[str]:
+    from .audio.wav import WavError, probe_wav
+
+    if spec == "mic":
+        return []  # hardware: opened (or reported, exit 3) by `run`
+    path, errors = _file("audio.source", spec)
+    if path is None:
+        return errors
+    if not path.is_file():
+        return [f"audio.source = {spec!r}: not a regular file (a FIFO or device); give a WAV file or 'mic'"]
+    try:
+        found = probe.sniff(path)
+        if found.kind != probe.AUDIO:
+            return [f"audio.source = {spec!r}: {found.format} {found.kind}, not a WAV file"]
+        probe_wav(path)
+    except (probe.ProbeError, WavError) as e:
+        return [f"audio.source = {spec!r}: {str(e).replace(str(path) + ': ', '')}"]
+    return []
+
+
+def _model(key: str, configured: str, default: Path, task: str, backend: str) -> list[str]:
+    """The model file exists, a backend can read its format, and its sidecar describes a `task` model."""
+    from .description import DescriptionError, ModelDescription, description_path
+
+    path = model_path(configured, default)
+    name = f"{key} = {configured!r}" if configured else f"{key} (the bundled {path.name})"
+    fix = "" if configured else "; reinstall edge-emotion"
+    if not path.is_file():
+        return [f"{name}: file not found{fix}"]
+    if path.suffix not in MODEL_SUFFIXES:
+        return [f"{name}: not a model file (use a .tflite or .onnx model from `edge-convert quantize`)"]
+    if backend != "auto" and backend not in MODEL_SUFFIXES[path.suffix]:
+        return [f"models.backend = {backend!r} cannot read {path.suffix} models like {path.name} "
+                f"(use {' or '.join(MODEL_SUFFIXES[path.suffix])}, or 'auto')"]
+    try:
+        d = ModelDescription.load(path)
+    except DescriptionError as e:
+        return [f"{name}: {e}"]
+    if d.task != task:
+        return [f"{name}: {description_path(path).name} describes a {d.task} model, not a {task} model"]
+    return []
