@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import platform
 import sys
 
 # subcommand -> (module, one-line help). Modules are imported only when their subcommand runs,
@@ -19,7 +20,15 @@ COMMANDS = {
 }
 
 
+# TensorFlow 2.16+, tf2onnx and the training code need 3.10; the device runtime (edge/) alone runs on 3.8.
+MIN_PYTHON = (3, 10)
+
+
 def main(argv: list[str] | None = None) -> int:
+    if sys.version_info < MIN_PYTHON:
+        print(f"edge-convert: the workstation stage needs Python {'.'.join(map(str, MIN_PYTHON))} or newer, this is "
+              f"{platform.python_version()}; run it on a workstation (edge-emotion and edge-bench run here)", file=sys.stderr)
+        return 2
     parser = argparse.ArgumentParser(prog="edge-convert", description="Workstation stage: train, quantize and validate the models edge/ runs.")
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -1,3 +1,5 @@
 """edge-emotion: face and voice emotion recognition on the device."""
 
+from __future__ import annotations
+
 __version__ = "0.1.0"

@@ -12,7 +12,7 @@ import sys
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, List
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -76,7 +76,8 @@ class ModelsConfig:
     voice: str = opt("", "voice model file; empty: the bundled int8 model")
     backend: str = opt("auto", "inference backend", choices=("auto", "litert", "tflite-runtime", "onnxruntime"))
     threads: int = opt(1, "threads per model", min=1, max=64)
-    providers: list[str] = opt(["CPUExecutionProvider"], "onnxruntime execution providers, in order "
+    # typing.List, not list[str]: _build resolves these hints at run time, and Python 3.8 cannot subscript list.
+    providers: List[str] = opt(["CPUExecutionProvider"], "onnxruntime execution providers, in order "
                                                          "(e.g. TensorrtExecutionProvider, CUDAExecutionProvider)")
 
 

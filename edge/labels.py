@@ -1,5 +1,7 @@
 """Label sets of the project, in their one canonical order and spelling."""
 
+from __future__ import annotations
+
 # FER2013 class order (its `emotion` column 0..6); every face model uses it.
 FACE_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 

@@ -1,5 +1,7 @@
 """Where the bundled models and the demo clip live (package data)."""
 
+from __future__ import annotations
+
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent

@@ -10,11 +10,12 @@ import pytest
 from edge.bench import cli
 from edge.bench.data import DataError, emodb_files, fer2013_split
 from edge.paths import FACE_MODEL, VOICE_MODEL
+from tflite_backend import TFLITE
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 FER = DATA / "fer2013" / "fer2013.csv.gz"
 EMODB = DATA / "emodb" / "wav"
-QUICK = ["--min-time", "0.05", "--warmup", "0.01", "--backend", "litert"]
+QUICK = ["--min-time", "0.05", "--warmup", "0.01", "--backend", TFLITE]
 
 
 def need(*paths: Path) -> None:

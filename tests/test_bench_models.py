@@ -13,6 +13,7 @@ from edge.bench import cli
 from edge.bench.models import shipped_models
 from edge.bench.stats import ratios, summarize
 from edge.bench.system import sha256, system_info
+from tflite_backend import MODULES, OTHER, OTHER_PACKAGE, PACKAGE, TFLITE
 
 QUICK = ["--min-time", "0.05", "--warmup", "0.01"]  # enough for the >= 20 timed runs each case makes
 
@@ -31,7 +32,7 @@ def stored_reports(tmp_path_factory, tflite_models):
     dirs = []
     for name in ("a", "b"):
         out = tmp_path_factory.mktemp(name)
-        assert cli.main(["models", "--model", str(model), "--backend", "litert", *QUICK, "--out", str(out)]) == 0
+        assert cli.main(["models", "--model", str(model), "--backend", TFLITE, *QUICK, "--out", str(out)]) == 0
         dirs.append(out)
     return model, dirs
 
@@ -52,7 +53,7 @@ def test_ratios_match_rows_by_id_and_skip_identifiers():
 def test_system_info_names_machine_and_versions():
     info = system_info()
     assert info["cores_logical"] >= 1 and info["python"].count(".") == 2
-    assert "numpy" in info["libraries"] and "ai-edge-litert" in info["libraries"]
+    assert "numpy" in info["libraries"] and PACKAGE in info["libraries"]
     for key in ("governor", "temperature_c", "throttled", "power_mode"):  # present even when unreadable
         assert key in info
 
@@ -80,20 +81,20 @@ def test_models_mode_on_shipped_models_writes_every_format(stored_reports, tflit
 
 
 def test_models_mode_default_runs_every_shipped_model_and_thread_count(tmp_path, tflite_models):
-    assert cli.main(["models", "--threads", "1,2", "--backend", "litert", *QUICK, "--out", str(tmp_path)]) == 0
+    assert cli.main(["models", "--threads", "1,2", "--backend", TFLITE, *QUICK, "--out", str(tmp_path)]) == 0
     rows = json.loads((tmp_path / "models.json").read_text())["results"]
     assert {(r["model"], r["threads"]) for r in rows} == {(p.name, n) for p in tflite_models for n in (1, 2)}
     assert all(r["status"] == "ok" for r in rows)
 
 
 def test_missing_backend_is_marked_and_the_run_goes_on(tmp_path, tflite_models, monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "tflite_runtime", None)  # makes `import tflite_runtime` fail, as on a bare device
+    monkeypatch.setitem(sys.modules, MODULES[OTHER], None)  # makes its import fail, as on a bare device
     model = tflite_models[0]
     assert cli.main(["models", "--model", str(model), *QUICK, "--out", str(tmp_path)]) == 0
     rows = {r["backend"]: r for r in json.loads((tmp_path / "models.json").read_text())["results"]}
-    assert rows["tflite-runtime"]["status"] == "missing"
-    assert "pip install tflite-runtime" in rows["tflite-runtime"]["error"]
-    assert rows["litert"]["status"] == "ok"
+    assert rows[OTHER]["status"] == "missing"
+    assert f"pip install {OTHER_PACKAGE}" in rows[OTHER]["error"]
+    assert rows[TFLITE]["status"] == "ok"
     assert "missing" in capsys.readouterr().out
 
 
@@ -101,7 +102,7 @@ def test_failing_model_is_marked_failed_and_others_still_run(tmp_path, tflite_mo
     broken = tmp_path / "broken.tflite"
     broken.write_bytes(b"this is not a flatbuffer" * 10)
     out = tmp_path / "out"
-    assert cli.main(["models", "--model", str(broken), "--model", str(tflite_models[0]), "--backend", "litert",
+    assert cli.main(["models", "--model", str(broken), "--model", str(tflite_models[0]), "--backend", TFLITE,
                      *QUICK, "--out", str(out)]) == 0
     rows = {r["model"]: r for r in json.loads((out / "models.json").read_text())["results"]}
     assert rows["broken.tflite"]["status"] == "failed" and rows["broken.tflite"]["error"]
@@ -122,7 +123,7 @@ def test_compare_prints_new_over_old_for_every_figure(stored_reports, capsys):
 
 def test_compare_flag_after_a_run(stored_reports, capsys):
     model, (a, _) = stored_reports
-    assert cli.main(["models", "--model", str(model), "--backend", "litert", *QUICK,
+    assert cli.main(["models", "--model", str(model), "--backend", TFLITE, *QUICK,
                      "--compare", str(a / "models.json")]) == 0
     assert "new/old" in capsys.readouterr().out
 

@@ -4,6 +4,8 @@ Used by make_blazeface_reference.py (under the mediapipe package) and by tests/t
 (under edge.detect), so both sides see exactly the same pixels.
 """
 
+from __future__ import annotations
+
 import cv2
 import numpy as np
 
