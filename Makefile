@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test system-deps clean
+.PHONY: demo test test-py38 arm64-check system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,42 @@ system-deps:
 
 test: system-deps $(VENV)/.dev
 	PATH="$$PATH:/usr/sbin" $(BIN)/python -m pytest -q
+	$(MAKE) --no-print-directory test-py38
+
+# The device runtime under Python 3.8 (a Jetson Nano's python3.8) with tflite-runtime 2.13.0, the last
+# cp38 aarch64 wheel: its tests (those importing convert/ are left out), then `infer` on the same photos
+# and WAVs as the main environment, labels equal and probabilities within CROSSCHECK_TOL: the int8 output's
+# step is 1/256 = 0.0039, and other runtime versions or a box a pixel off move a probability a step or two.
+# (pyenv's shim for python3.8 exists but refuses to run unless 3.8 is selected: take the interpreter itself.)
+PY38 ?= $(shell ls -d $$HOME/.pyenv/versions/3.8.*/bin/python 2>/dev/null | tail -n 1 | grep . || \
+          { p=$$(command -v python3.8) && $$p -c '' 2>/dev/null && echo $$p; })
+VENV38 ?= .venv38
+CROSSCHECK_TOL ?= 0.02
+# The tests that exercise the device path; the rest run only in the main environment (they are Python-neutral).
+PY38_TESTS ?= tests
+
+$(VENV38)/.ok: pyproject.toml
+	$(PY38) -m venv $(VENV38)
+	$(VENV38)/bin/python -m pip install -q --upgrade 'pip<25.1'
+	$(VENV38)/bin/pip install -q 'tflite-runtime==2.13.0' -e '.[onnx,test]'
+	touch $@
+
+test-py38:
+	@if [ -z "$(PY38)" ]; then \
+	  echo "test-py38: no Python 3.8 found (python3.8 or ~/.pyenv/versions/3.8.*; e.g. pyenv install 3.8)"; \
+	  [ -z "$$CI" ] || exit 1; exit 0; fi
+	$(MAKE) --no-print-directory $(VENV38)/.ok
+	PATH="$$PATH:/usr/sbin" $(VENV38)/bin/python -m pytest -q -p no:cacheprovider $(PY38_TESTS)
+	@mkdir -p build/crosscheck
+	$(BIN)/python tests/crosscheck.py run --python $(BIN)/python --out build/crosscheck/main.jsonl
+	$(BIN)/python tests/crosscheck.py run --python $(VENV38)/bin/python --out build/crosscheck/py38.jsonl
+	$(BIN)/python tests/crosscheck.py compare build/crosscheck/main.jsonl build/crosscheck/py38.jsonl --prob-tol $(CROSSCHECK_TOL)
+
+# The package on arm64 (Debian bookworm = Raspberry Pi OS Bookworm, aarch64 wheels) under qemu-user-static, compared
+# with this machine's results; needs root, debootstrap and qemu-user-static. The root file system is cached in .arm64/.
+# Not part of `make test`: see benchmarks/reports/arm64_check.md for how long it takes.
+arm64-check: $(VENV)/.dev
+	PYTHON=$(BIN)/python bash benchmarks/arm64_check.sh --out benchmarks/reports
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(VENV38) build *.egg-info
