@@ -17,6 +17,7 @@ COMMANDS = {
     "validate-voice": ("convert.voice_report", "voice model: LOSO report and shipped artifacts run through edge/"),
     "validate": ("convert.validate", "evaluate model artifacts through edge/ and write the report"),
     "demo-clip": ("convert.demo_clip", "build the bundled demo clip (edge/sample/) from face-photos and Emo-DB"),
+    "tracking-clip": ("convert.tracking_clip", "build the two-face clip with ground truth that measures tracking"),
 }
 
 

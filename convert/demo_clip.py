@@ -41,7 +41,8 @@ SEGMENTS = [
 ]
 
 
-def _pick_photos(photos_dir: Path) -> dict[str, list[str]]:
+def photos_by_label(photos_dir: Path) -> dict[str, list[str]]:
+    """face-photos file names per label, sorted (labels.csv)."""
     by_label: dict[str, list[str]] = {}
     with open(photos_dir / "labels.csv", newline="") as f:
         for row in csv.DictReader(f):
@@ -51,7 +52,7 @@ def _pick_photos(photos_dir: Path) -> dict[str, list[str]]:
 
 def build(datasets: Path, out_dir: Path = SAMPLE_DIR) -> dict:
     photos_dir, emodb = datasets / "face-photos", datasets / "emodb" / "wav"
-    by_label = _pick_photos(photos_dir)
+    by_label = photos_by_label(photos_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     video_path, audio_path = out_dir / SAMPLE_VIDEO.name, out_dir / SAMPLE_AUDIO.name
     writer = cv2.VideoWriter(str(video_path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, SIZE)

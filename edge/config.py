@@ -92,6 +92,31 @@ class FusionConfig:
 
 
 @dataclass
+class TrackConfig:
+    follow: str = opt("longest", "the face `fused` follows: longest (seen the longest; kept until that person leaves), "
+                                 "largest (the nearest; hands over to a face 1.5x larger) or centre (the most central; "
+                                 "hands over to one 20 % of the half diagonal closer)",
+                      choices=("longest", "largest", "centre"))
+    max_missed_s: float = opt(2.0, "a face unseen for longer than this ends its track (the `end` event); back later, "
+                                   "it gets a new id", min=0)
+    max_distance: float = opt(2.0, "farthest a face may move between two looks, in face widths, and keep its id",
+                              min=0.1)
+    iou_min: float = opt(0.1, "box overlap with the predicted box that matches a face whatever the distance",
+                         min=0, max=1)
+    min_hits: int = opt(3, "frames a face must be seen before its track counts (the `new` event; fused follows it)",
+                        min=1)
+    smoothing: float = opt(0.6, "exponential smoothing of each face's probabilities: share of the previous estimate "
+                                "kept each frame (0 = none)", min=0, max=0.99)
+
+
+@dataclass
+class EventsConfig:
+    min_duration_s: float = opt(2.0, "a face's emotion must hold this long before an `update` event reports the "
+                                     "change (no flicker on dashboards)", min=0)
+    stdout: bool = opt(False, "also write events as JSON lines on stdout (publisher stdout)")
+
+
+@dataclass
 class OutputConfig:
     publisher: str = opt("stdout", "where results go", choices=("stdout", "mqtt"))
     fps: float = opt(0.0, "cap on processed frames per second (0 = as fast as possible)", min=0, max=1000)
@@ -149,6 +174,8 @@ class Config:
     detect: DetectConfig = field(default_factory=DetectConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
     fusion: FusionConfig = field(default_factory=FusionConfig)
+    track: TrackConfig = field(default_factory=TrackConfig)
+    events: EventsConfig = field(default_factory=EventsConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     mqtt: MqttConfig = field(default_factory=MqttConfig)
     service: ServiceConfig = field(default_factory=ServiceConfig)
