@@ -131,7 +131,8 @@ class MqttConfig:
     client_id: str = opt("", "MQTT client id; empty: edge-emotion-<device_id>")
     device_id: str = opt("", "device name in topics; empty: '<host name>-<8 hex digits>', the digits a hash of "
                              "/etc/machine-id (stable across reboots, distinct for devices of one host name)")
-    prefix: str = opt("edge-emotion", "topic prefix: topics are <prefix>/<device_id>/{status,emotion,state,stats}")
+    prefix: str = opt("edge-emotion", "topic prefix: topics are <prefix>/<device_id>/{status,emotion,state,stats,"
+                                      "events}")
     username: str = opt("", "user name for the broker")
     password: str = opt("", "password (prefer password_env or password_file; never logged)", secret=True)
     password_env: str = opt("", "environment variable holding the password")
@@ -147,6 +148,7 @@ class MqttConfig:
     qos_state: int = opt(1, "QoS of the retained state topic", min=0, max=2)
     qos_status: int = opt(1, "QoS of the retained status topic and the last will", min=0, max=2)
     qos_stats: int = opt(0, "QoS of the stats topic", min=0, max=2)
+    qos_events: int = opt(1, "QoS of the events topic (new / update / end per tracked face)", min=0, max=2)
     retain_emotion: bool = opt(False, "retain the emotion topic")
     state_confidence_step: float = opt(0.1, "also re-publish state when the fused confidence moved this much "
                                             "(0: only when the emotion changes)", min=0, max=1)
@@ -159,6 +161,27 @@ class MqttConfig:
     reconnect_max_s: float = opt(30.0, "longest reconnect delay", min=0.1, max=3600)
     discovery: bool = opt(False, "publish Home Assistant MQTT discovery messages")
     discovery_prefix: str = opt("homeassistant", "Home Assistant discovery prefix")
+
+
+@dataclass
+class HttpConfig:
+    enabled: bool = opt(False, "serve the live page (/), /stream.mjpg, /api/latest, /metrics and /healthz")
+    host: str = opt("127.0.0.1", "address to listen on; 127.0.0.1 keeps the page on this machine (an SSH tunnel "
+                                 "reaches it), 0.0.0.0 opens it to the network and then needs a token")
+    port: int = opt(8080, "TCP port of the page", min=1, max=65535)
+    token: str = opt("", "access token (at least 16 characters; prefer token_file or token_env)", secret=True)
+    token_env: str = opt("", "environment variable holding the access token")
+    token_file: str = opt("", "file holding the access token; a relative path is looked up in "
+                              "$CREDENTIALS_DIRECTORY (systemd's LoadCredential=)")
+    stream: bool = opt(True, "serve the camera picture (/stream.mjpg); false is the privacy mode: boxes, emotions "
+                             "and metrics only, no image ever leaves the device")
+    stream_fps: float = opt(5.0, "most pictures per second sent to viewers (each costs one JPEG encode)",
+                            min=0.1, max=30)
+    stream_width: int = opt(640, "wider frames are scaled down to this before encoding", min=64)
+    jpeg_quality: int = opt(70, "JPEG quality of the stream (1-100)", min=1, max=100)
+    max_clients: int = opt(8, "connections served at once (one thread each); more are answered 503", min=2, max=64)
+    max_streams: int = opt(2, "viewers of /stream.mjpg at once", min=1, max=16)
+    timeline_s: float = opt(300.0, "length of the fused-emotion timeline the page shows, in seconds", min=10)
 
 
 @dataclass
@@ -178,6 +201,7 @@ class Config:
     events: EventsConfig = field(default_factory=EventsConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     mqtt: MqttConfig = field(default_factory=MqttConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
     service: ServiceConfig = field(default_factory=ServiceConfig)
 
 

@@ -57,7 +57,7 @@ def test_topics_schema_retained_state_and_discovery(broker, protocol):
     sub = Subscriber(broker)
     pub = MqttPublisher(cfg_for(broker, protocol=protocol, discovery=True))
     t = pub.topics
-    assert t == {k: f"edge-emotion/test-dev/{k}" for k in ("status", "emotion", "state", "stats")}
+    assert t == {k: f"edge-emotion/test-dev/{k}" for k in ("status", "emotion", "state", "stats", "events")}
     assert sub.wait_for(lambda: pub.stats()["connected"])  # stats are not queued while disconnected
     sent = [result(1, "happiness", 0.80), result(2, "happiness", 0.82), result(3, "sadness", 0.6)]
     for r in sent:
@@ -197,6 +197,31 @@ def test_starts_with_the_broker_down_and_drops_the_oldest(tmp_path):
         time.sleep(0.2)
         assert [json.loads(m.payload)["frame"] for m in sub.on("edge-emotion/test-dev/emotion")] == [15, 16, 17, 18, 19]
         assert pub.stats()["queued"] == 0
+    finally:
+        pub.close(1.0)
+        sub.close()
+        broker.stop()
+
+
+def test_events_topic_queued_through_an_outage(tmp_path):
+    """Events go to `events`, QoS 1, not retained, and wait in the outage queue in order with the results."""
+    broker = Broker(tmp_path / "broker").start()
+    topic = "edge-emotion/test-dev/events"
+    Subscriber(broker, topic, client_id="event-watcher").close()  # a durable session keeps what arrives meanwhile
+    broker.stop()
+    pub = MqttPublisher(cfg_for(broker))
+    sent = [{"schema": "edge-emotion/event/1", "type": kind, "ts": 1700000000.0 + i, "track_id": 7,
+             "after": {"emotion": "happy", "confidence": 0.7, "since": 1700000000.0, "start": 1700000000.0}}
+            for i, kind in enumerate(["new", "update", "end"])]
+    for e in sent:
+        pub.publish_event(e)
+    assert pub.stats()["queued"] == 3
+    broker.start()
+    sub = Subscriber(broker, topic, client_id="event-watcher")
+    try:
+        assert sub.wait_for(lambda: len(sub.on(topic)) >= 3)
+        assert payloads(sub, topic) == sent
+        assert all(m.qos == 1 and not m.retain for m in sub.on(topic))
     finally:
         pub.close(1.0)
         sub.close()

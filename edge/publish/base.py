@@ -15,6 +15,9 @@ class Publisher(ABC):
     def publish(self, result: dict[str, Any]) -> None:
         """Send one result (the documented JSON object, as a dict)."""
 
+    def publish_event(self, event: dict[str, Any]) -> None:
+        """One tracked-face event (schema edge-emotion/event/1); publishers without an events channel ignore it."""
+
     def publish_stats(self, stats: dict[str, Any]) -> None:
         """Periodic health figures; publishers without a stats channel ignore them."""
 

@@ -41,7 +41,7 @@ def _json(value: Any) -> Any:
 
 
 class MqttPublisher(Publisher):
-    """Results to `<prefix>/<device>/{status,emotion,state,stats}`; `publish` never blocks and never raises."""
+    """Results to `<prefix>/<device>/{status,emotion,state,stats,events}`; `publish` never blocks and never raises."""
 
     name = "mqtt"
 
@@ -49,7 +49,7 @@ class MqttPublisher(Publisher):
         self.cfg = cfg
         password = read_password(cfg)
         self.device_id, base = topic_base(cfg)
-        self.topics = {k: f"{base}/{k}" for k in ("status", "emotion", "state", "stats")}
+        self.topics = {k: f"{base}/{k}" for k in ("status", "emotion", "state", "stats", "events")}
         self.where = f"{cfg.host}:{cfg.port}"
         # _lock guards the connection flag, the outage queue and the state; it may be held while calling paho
         # (re-entrant: _on_connect holds it around _submit). Counters have their own lock because paho calls
@@ -108,6 +108,15 @@ class MqttPublisher(Publisher):
         except Exception:  # publishing never crashes inference: log, count, go on
             self._count("errors")
             logger.exception("MQTT publish failed")
+
+    def publish_event(self, event: dict[str, Any]) -> None:
+        try:
+            payload = self._encode(event, "event")
+            if payload is not None:  # queued like results: a dashboard must not miss an `end`
+                self._submit(self.topics["events"], payload, self.cfg.qos_events, False, queue=True)
+        except Exception:
+            self._count("errors")
+            logger.exception("MQTT event publish failed")
 
     def publish_stats(self, stats: dict[str, Any]) -> None:
         try:

@@ -35,12 +35,13 @@ class StdoutClosed(OSError):
 class StdoutPublisher(Publisher):
     name = "stdout"
 
-    def __init__(self, stream: IO[str] | None = None, wait_s: float = 0.0) -> None:
+    def __init__(self, stream: IO[str] | None = None, wait_s: float = 0.0, events: bool = False) -> None:
         stream = stream if stream is not None else sys.stdout
         if stream is None:  # Python sets sys.stdout to None when descriptor 1 was closed at start
             raise StdoutClosed("standard output is closed (started with >&-?): redirect it, e.g. > results.jsonl, "
                                "or set output.publisher = \"mqtt\"")
         self.stream, self.wait_s = stream, wait_s
+        self.events = events  # events.stdout: event lines between the results
         self.failed = 0
         self.dropped = 0
         self.reader_gone = False  # the reading end of a pipe closed (`edge-emotion run | head`): nobody listens
@@ -64,6 +65,13 @@ class StdoutPublisher(Publisher):
             return None
 
     def publish(self, result: dict[str, Any]) -> None:
+        self._enqueue(result)
+
+    def publish_event(self, event: dict[str, Any]) -> None:
+        if self.events:
+            self._enqueue(event)
+
+    def _enqueue(self, result: dict[str, Any]) -> None:
         try:
             line = json.dumps(result, separators=(",", ":"), allow_nan=False) + "\n"
         except (TypeError, ValueError) as e:  # never raise into the loop; a NaN would make the line invalid JSON

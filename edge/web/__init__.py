@@ -1,0 +1,1 @@
+"""The live page served by the device: camera view, per-face emotions, metrics and health ([http] config)."""
