@@ -19,6 +19,7 @@ class FaceResult:
     emotion: str
     confidence: float
     probs: np.ndarray  # over the model's labels
+    keypoints: tuple = ()  # the detector's (x, y) keypoints in image pixels, for tracking; not published
 
     def to_dict(self, labels: Sequence[str]) -> dict:
         return {
@@ -54,9 +55,11 @@ class FaceClassifier:
             return np.zeros((0, len(self.labels)), np.float32)
         return self.model.predict(x)
 
-    def results(self, boxes: Sequence[Sequence[float]], scores: Sequence[float], probs: np.ndarray) -> list[FaceResult]:
+    def results(self, boxes: Sequence[Sequence[float]], scores: Sequence[float], probs: np.ndarray,
+                keypoints: Sequence[tuple] | None = None) -> list[FaceResult]:
         out = []
-        for b, s, p in zip(boxes, scores, probs):
+        for k, (b, s, p) in enumerate(zip(boxes, scores, probs)):
             i = int(np.argmax(p))
-            out.append(FaceResult(tuple(int(round(v)) for v in b), float(s), self.labels[i], float(p[i]), p))
+            out.append(FaceResult(tuple(int(round(v)) for v in b), float(s), self.labels[i], float(p[i]), p,
+                                  tuple(keypoints[k]) if keypoints else ()))
         return out

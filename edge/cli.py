@@ -31,6 +31,13 @@ OVERRIDES = {
     "--publisher": ("output.publisher", str, "stdout or mqtt"),
     "--mqtt-host": ("mqtt.host", str, "MQTT broker host"),
     "--mqtt-port": ("mqtt.port", int, "MQTT broker port"),
+    "--http-port": ("http.port", int, "port of the live page (with --http)"),
+    "--http-host": ("http.host", str, "address the live page listens on (with --http; beyond 127.0.0.1 needs a token)"),
+}
+# Switches that turn one boolean config key on: flag -> (section.key, help).
+SWITCHES = {
+    "--http": ("http.enabled", "serve the live page, /metrics and /healthz (http.enabled)"),
+    "--events": ("events.stdout", "also write tracked-face events as JSON lines on stdout (events.stdout)"),
 }
 
 
@@ -38,6 +45,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", "-c", help="TOML configuration file")
     for flag, (_, tp, help_) in OVERRIDES.items():
         p.add_argument(flag, type=tp, help=help_, dest=flag[2:].replace("-", "_"))
+    for flag, (_, help_) in SWITCHES.items():
+        p.add_argument(flag, action="store_true", default=None, help=help_, dest=flag[2:].replace("-", "_"))
     p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), help="overrides service.log_level")
 
 
@@ -52,6 +61,9 @@ def load_config(args: argparse.Namespace) -> config_mod.Config:
         v = getattr(args, flag[2:].replace("-", "_"), None)
         if v is not None:
             dotted[key] = v
+    for flag, (key, _) in SWITCHES.items():
+        if getattr(args, flag[2:].replace("-", "_"), None):
+            dotted[key] = True
     if getattr(args, "no_video", False):
         dotted["video.source"] = "none"
     if getattr(args, "no_audio", False):
@@ -140,7 +152,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if cfg.output.publisher == "mqtt":
             publisher = publisher_cls(cfg.mqtt)
         else:  # offline processing of a file waits a little for a slow reader before dropping a result
-            publisher = publisher_cls(wait_s=0.0 if cfg.video.realtime else 0.5)
+            publisher = publisher_cls(wait_s=0.0 if cfg.video.realtime else 0.5, events=cfg.events.stdout)
         guard.phase = "loading the models"
         notifier = Notifier.from_env(watchdog=cfg.service.watchdog)
         pipeline = Pipeline(cfg, publisher, notifier)

@@ -52,6 +52,15 @@ class Pipeline:
         self.order = [cls.name for cls in classes]
         self.counters = {c: 0 for cls in classes for c in cls.counters}
         self.fuser = Fuser.from_config(cfg.fusion)
+        self.subject = None  # the followed face's track id: fusion restarts its smoothing when it changes
+        self.live = None  # edge.web.live.LiveState when the live page is on ([http] enabled)
+        self.server = None
+        self.events: list[dict] = []  # this step's events (tracked faces)
+        self.page_token = None
+        if cfg.http.enabled:  # a missing or short token is a configuration error, found before anything starts
+            from .web.server import read_token
+
+            self.page_token = read_token(cfg.http)
         self.load_s = time.perf_counter() - t0
         self.video: VideoCapture | None = None
         self.processed = 0
@@ -83,6 +92,11 @@ class Pipeline:
                 until_s = frame.pos_s + 1.0 / max(self.video.source.fps, 1.0)
         parts = {name: self.channels[name].step(frame, timing, until_s) if name in self.channels
                  else self.parts_off[name] for name in self.order}
+        self.events = [e for p in parts.values() for e in p.events]
+        subject = next((p.subject for p in parts.values() if p.subject is not None), None)
+        if subject != self.subject:  # another person is followed now: do not blend them with the previous one
+            self.subject = subject
+            self.fuser.reset()
         if any(p.progressed for p in parts.values()):
             self.input_seen = True
             if self.notifier is not None:
@@ -95,8 +109,11 @@ class Pipeline:
         extra = {"dropped_frames": self.video.dropped} if self.video else {}
         if frame is not None:
             extra["pos_s"] = round(frame.pos_s, 3)
-        return result_mod.build(frame.index if frame is not None else None, list(parts.values()), fused, timing,
-                                ts=frame.ts if frame is not None else None, **extra)
+        res = result_mod.build(frame.index if frame is not None else None, list(parts.values()), fused, timing,
+                               ts=frame.ts if frame is not None else None, **extra)
+        if self.video is not None:
+            res["fused"]["track_id"] = subject
+        return res
 
     # -- the loop -------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> int:
@@ -111,6 +128,8 @@ class Pipeline:
             except OSError as e:  # a camera, microphone or file that cannot be opened: name it, no traceback
                 logger.error("%s", e)
                 return EXIT_UNAVAILABLE
+            if self.cfg.http.enabled:
+                self.start_page(stop)
             while not stop.is_set():
                 t_step = time.monotonic()
                 if self.video is not None:
@@ -139,7 +158,11 @@ class Pipeline:
                 if frame is not None or self.fresh:
                     t = time.perf_counter()
                     self.publisher.publish(res)
+                    for event in self.events:
+                        self.publisher.publish_event(event)
                     self.publish_ms = (time.perf_counter() - t) * 1e3
+                    if self.live is not None:
+                        self.live.update(frame.image if frame is not None else None, res, self.events)
                 self.processed += 1
                 if getattr(self.publisher, "reader_gone", False):
                     logger.info("nobody reads the results any more; stopping")
@@ -165,12 +188,27 @@ class Pipeline:
 
             if self.notifier is not None:
                 self.notifier.stopping()
+            if self.server is not None:
+                self.server.close(timeout=0.5)
             if self.video is not None:
                 self.video.join(timeout=min(left(), 0.5))
             for ch in self.channels.values():
                 ch.close(timeout=min(left(), 0.5))
             self.publisher.close(timeout=left())
         return code
+
+    def start_page(self, stop: threading.Event) -> None:
+        """The live page ([http]); a port that cannot be bound is logged and the loop goes on without the page."""
+        from .web.live import LiveState, publisher_collector
+        from .web.server import LiveServer
+
+        self.live = LiveState(self.cfg.http.timeline_s)
+        self.live.collectors.append(publisher_collector(self.publisher))
+        try:
+            self.server = LiveServer(self.cfg.http, self.live, stop, token=self.page_token).start()
+        except OSError as e:
+            logger.error("%s; running on without the live page", e)
+            self.live = self.server = None
 
     def stats(self) -> dict[str, Any]:
         up = time.monotonic() - self.started

@@ -102,7 +102,7 @@ class Tracker:
         self.min_hits, self.smoothing, self.follow = min_hits, smoothing, follow
         self.tracks: list[Track] = []
         self.followed: int | None = None
-        self._next_id = 1
+        self.next_id = 1
 
     @classmethod
     def from_config(cls, cfg) -> "Tracker":
@@ -166,9 +166,9 @@ class Tracker:
                 if not was_confirmed and self.confirmed(t):
                     new.append(t)
             else:
-                t = Track(self._next_id, ob.box, tuple(ob.keypoints), now_s, now_s,
+                t = Track(self.next_id, ob.box, tuple(ob.keypoints), now_s, now_s,
                           probs=None if ob.probs is None else np.asarray(ob.probs, np.float32).copy())
-                self._next_id += 1
+                self.next_id += 1
                 self.tracks.append(t)
                 if self.confirmed(t):
                     new.append(t)

@@ -18,6 +18,8 @@ class Part:
     fresh: bool = False  # a new reading arrived in this step (loops without video publish only then)
     progressed: bool = False  # input flowed in this step (the loop is alive: systemd watchdog, readiness)
     value: Any = field(default=None, compare=False)  # the channel's own results (list of FaceResult, VoiceResult)
+    events: tuple = ()  # events of this step (tracked faces: new / update / end), published on the `events` topic
+    subject: Any = None  # who `vector` is about (the followed face's track id); fusion restarts when it changes
 
 
 def model_options(models) -> dict[str, Any]:

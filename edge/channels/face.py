@@ -1,4 +1,4 @@
-"""The face channel: detect faces in each frame, classify them, and fuse the largest one."""
+"""The face channel: detect faces in each frame, classify them, track them, and fuse the followed one."""
 
 from __future__ import annotations
 
@@ -9,22 +9,28 @@ from typing import Sequence
 import numpy as np
 
 from ..classify import FaceClassifier, FaceResult
+from ..detect.base import Box
+from ..events import EventTracker
 from ..fuse import to_fused
 from ..paths import FACE_MODEL, SAMPLE_VIDEO, model_path
+from ..track import Observation, Tracker
 from .base import Channel, Part, model_options
 
 logger = logging.getLogger(__name__)
 
 
 class FaceChannel(Channel):
-    """Face detector and face classifier, built from [models] and [detect]."""
+    """Face detector, face classifier and tracker, built from [models], [detect], [track] and [events]."""
 
     name = "face"
-    stages = ("detect", "preprocess", "classify")
+    stages = ("detect", "preprocess", "classify", "track")
+    counters = ("tracks",)
 
-    def __init__(self, classifier: FaceClassifier, detector, detect_cfg) -> None:
+    def __init__(self, classifier: FaceClassifier, detector, detect_cfg, tracker: Tracker | None = None,
+                 events: EventTracker | None = None) -> None:
         self.classifier, self.detector, self.detect_cfg = classifier, detector, detect_cfg
         self.labels = classifier.labels
+        self.tracker, self.events = tracker, events  # None: each frame on its own (`infer`)
 
     @classmethod
     def source(cls, cfg) -> str | None:
@@ -36,7 +42,8 @@ class FaceChannel(Channel):
         m = cfg.models
         opts = model_options(m)
         classifier = FaceClassifier(model_path(m.face, FACE_MODEL), **opts)
-        return cls(classifier, cls._detector(cfg, opts["backend"]), cfg.detect)
+        return cls(classifier, cls._detector(cfg, opts["backend"]), cfg.detect, Tracker.from_config(cfg.track),
+                   EventTracker.from_config(cfg.events, classifier.labels))
 
     @staticmethod
     def _detector(cfg, backend: str | None):
@@ -59,7 +66,36 @@ class FaceChannel(Channel):
         return Part({"faces": []})
 
     def step(self, frame, timing: dict[str, float], until_s: float | None = None) -> Part:
-        return self.part(self.faces(frame.image, timing))
+        faces = self.faces(frame.image, timing)
+        if self.tracker is None:
+            return self.part(faces)
+        return self.tracked(faces, frame, timing)
+
+    def tracked(self, faces: Sequence[FaceResult], frame, timing: dict[str, float]) -> Part:
+        """Track ids, each face's smoothed emotion and this step's events; fusion takes the followed face."""
+        t = time.perf_counter()
+        h, w = frame.image.shape[:2]
+        obs = [Observation(Box(*f.box), f.keypoints, f.probs) for f in faces]
+        step = self.tracker.update(frame.pos_s, obs, (w, h))  # stream time: files give the same tracks at any speed
+        events = self.events.update(step, frame.pos_s, frame.ts) if self.events is not None else []
+        by_id = {tr.id: tr for tr in step.tracks}
+        dicts, vector = [], None
+        for f, tid in zip(faces, step.ids):
+            d = f.to_dict(self.labels)
+            d["track_id"] = tid
+            sm = by_id[tid].probs
+            if sm is not None:
+                i = int(np.argmax(sm))
+                d["smoothed"] = {"emotion": self.labels[i], "confidence": round(float(sm[i]), 4),
+                                 "probs": {l: round(float(p), 4) for l, p in zip(self.labels, sm)}}
+            dicts.append(d)
+            if tid == step.followed:
+                vector = to_fused(f.probs, self.labels)  # the fuser smooths; restarted when the followed face changes
+        timing["track"] = (time.perf_counter() - t) * 1e3
+        return Part({"faces": dicts}, vector, value=list(faces), events=tuple(events), subject=step.followed)
+
+    def stats(self) -> dict[str, int]:
+        return {"tracks": self.tracker.next_id - 1 if self.tracker is not None else 0}
 
     def part(self, faces: Sequence[FaceResult], vector: np.ndarray | None = None) -> Part:
         """The result fields of these faces; fusion takes `vector`, or else the largest face (listed first)."""
@@ -79,14 +115,14 @@ class FaceChannel(Channel):
         return dets
 
     def classify(self, crops: Sequence[np.ndarray], boxes: Sequence[Sequence[float]], scores: Sequence[float],
-                 timing: dict[str, float]) -> list[FaceResult]:
+                 timing: dict[str, float], keypoints: Sequence[tuple] | None = None) -> list[FaceResult]:
         t = time.perf_counter()
         x = self.classifier.preprocess(crops)
         t1 = time.perf_counter()
         probs = self.classifier.predict(x)
         timing["preprocess"] = (t1 - t) * 1e3
         timing["classify"] = (time.perf_counter() - t1) * 1e3
-        return self.classifier.results(boxes, scores, probs)
+        return self.classifier.results(boxes, scores, probs, keypoints)
 
     def faces(self, image: np.ndarray, timing: dict[str, float]) -> list[FaceResult]:
         """Detect, crop with the model's margin, classify all faces in one call."""
@@ -100,4 +136,4 @@ class FaceChannel(Channel):
         h, w = image.shape[:2]
         crops = self.classifier.crops(image, [det.box.to_list() for det in dets])
         boxes = [det.box.clip(w, h).to_list() for det in dets]
-        return self.classify(crops, boxes, [float(det.score) for det in dets], timing)
+        return self.classify(crops, boxes, [float(det.score) for det in dets], timing, [det.keypoints for det in dets])

@@ -18,6 +18,7 @@ from ..health import cpu_temperature_c
 from .metrics import Exposition, Histogram
 
 TIMELINE_STEP_S = 1.0  # one timeline point per second: 300 points for the page's 5 minutes
+RECENT_EVENTS = 20  # events the page lists
 
 
 class LiveState:
@@ -33,13 +34,15 @@ class LiveState:
         self.started = time.monotonic()
         self.timeline: collections.deque = collections.deque(maxlen=max(1, int(timeline_s / TIMELINE_STEP_S)))
         self.counts = {"frames": 0, "results": 0, "faces": 0}
+        self.event_counts = {"new": 0, "update": 0, "end": 0}
+        self.recent_events: collections.deque = collections.deque(maxlen=RECENT_EVENTS)
         self.dropped_frames = 0
         self.tracks_active = 0
         self.stage_seconds = Histogram()
         # scrape-time readers: publisher counters, events, the stream's own figures (set by their owners)
         self.collectors: list[Callable[[Exposition], None]] = []
 
-    def update(self, image: np.ndarray | None, result: dict[str, Any]) -> None:
+    def update(self, image: np.ndarray | None, result: dict[str, Any], events: list | tuple = ()) -> None:
         """One pipeline step; `image` is the frame the result is about (None for audio-only steps)."""
         now = time.monotonic()
         for stage, ms in (result.get("timing_ms") or {}).items():
@@ -49,6 +52,9 @@ class LiveState:
             self.result, self.result_at = result, now
             self.counts["results"] += 1
             self.counts["faces"] += len(result.get("faces") or ())
+            for e in events:
+                self.event_counts[e["type"]] = self.event_counts.get(e["type"], 0) + 1
+                self.recent_events.append(e)
             self.dropped_frames = int(result.get("dropped_frames") or 0)
             self.tracks_active = len({f.get("track_id") for f in result.get("faces") or () if "track_id" in f})
             if image is not None:
@@ -60,6 +66,11 @@ class LiveState:
             if not self.timeline or ts - self.timeline[-1][0] >= TIMELINE_STEP_S:
                 self.timeline.append((round(ts, 3), fused.get("emotion"), round(float(fused.get("confidence") or 0), 3)))
             self.cond.notify_all()
+
+    def history(self) -> tuple[list, list]:
+        """(timeline points [ts, emotion, confidence], the latest events, newest last)."""
+        with self.cond:
+            return list(self.timeline), list(self.recent_events)
 
     def latest(self) -> tuple[dict[str, Any] | None, float | None]:
         """(latest result, its age in seconds), (None, None) before the first."""
@@ -73,6 +84,7 @@ class LiveState:
         e = Exposition()
         with self.cond:
             counts, dropped, tracks = dict(self.counts), self.dropped_frames, self.tracks_active
+            events = dict(self.event_counts)
         e.family("frames_total", "counter", "Video frames processed.", [({}, counts["frames"])])
         e.family("results_total", "counter", "Results produced (frames, and audio-only steps with a new utterance).",
                  [({}, counts["results"])])
@@ -80,6 +92,8 @@ class LiveState:
         e.family("dropped_frames_total", "counter", "Frames the camera delivered while the loop was busy, skipped.",
                  [({}, dropped)])
         e.family("tracks_active", "gauge", "Tracked faces in the latest frame.", [({}, tracks)])
+        e.family("events_total", "counter", "Tracked-face events by type (new, update, end).",
+                 [({"type": k}, v) for k, v in events.items()])
         e.histogram("stage_seconds", "Time per pipeline stage and step.", self.stage_seconds, "stage")
         for collect in self.collectors:
             collect(e)

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ..config import ConfigError
-from .live import LiveState
+from .live import TIMELINE_STEP_S, LiveState
 from .stream import JpegStream
 
 logger = logging.getLogger(__name__)
@@ -135,8 +135,8 @@ class _Handler(BaseHTTPRequestHandler):
             if route == "/api/latest":
                 return self._latest(app)
             if route == "/api/timeline":
-                points = list(app.live.timeline)
-                return self._json(200, {"step_s": 1.0, "points": points})
+                points, events = app.live.history()
+                return self._json(200, {"step_s": TIMELINE_STEP_S, "points": points, "events": events})
             if route == "/metrics":
                 return self._send(200, app.metrics().encode(), "text/plain; version=0.0.4; charset=utf-8")
             if route == "/stream.mjpg":
@@ -230,19 +230,15 @@ class _Handler(BaseHTTPRequestHandler):
 class LiveServer:
     """Serves the live page from `live`; `start` binds (errors name the key to change), `close` stops in bounded time."""
 
-    def __init__(self, cfg, live: LiveState, stop: threading.Event) -> None:
+    def __init__(self, cfg, live: LiveState, stop: threading.Event, token: str | None = None) -> None:
         self.cfg, self.live, self.stop = cfg, live, stop
-        self.token = read_token(cfg)
+        self.token = read_token(cfg) if token is None else token
         self.stream: JpegStream | None = None
         if cfg.stream:
             self.stream = JpegStream(live, stop, fps=cfg.stream_fps, width=cfg.stream_width,
                                      quality=cfg.jpeg_quality, max_viewers=cfg.max_streams)
         self.httpd: _Server | None = None
         self._thread: threading.Thread | None = None
-
-    @classmethod
-    def from_config(cls, cfg, live: LiveState, stop: threading.Event) -> "LiveServer":
-        return cls(cfg, live, stop)
 
     @property
     def port(self) -> int:

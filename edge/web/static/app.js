@@ -124,10 +124,31 @@ function drawTimeline(data) {
   }
 }
 
+function eventText(e) {
+  const a = e.after || {}, b = e.before || {};
+  if (e.type === "new") return `#${e.track_id} appeared, ${a.emotion}`;
+  if (e.type === "update") return `#${e.track_id} ${b.emotion} → ${a.emotion}`;
+  return `#${e.track_id} left after ${Math.round(a.duration_s || 0)} s, last ${a.emotion}`;
+}
+
+function listEvents(events) {
+  $("events").replaceChildren(...(events || []).slice().reverse().map((e) => {
+    const li = document.createElement("li");
+    const t = document.createElement("time");
+    t.textContent = new Date(e.ts * 1000).toLocaleTimeString();
+    li.append(t, eventText(e));
+    return li;
+  }));
+}
+
 async function timeline() {
   try {
     const res = await fetch("api/timeline", {cache: "no-store"});
-    if (res.ok) drawTimeline(await res.json());
+    if (res.ok) {
+      const data = await res.json();
+      drawTimeline(data);
+      listEvents(data.events);
+    }
   } catch (e) { /* the poll loop reports the connection */ }
   setTimeout(timeline, 5000);
 }
