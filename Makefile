@@ -1,6 +1,6 @@
 # Two commands on a fresh machine:
 #   make demo   -> virtual environment with the runtime, then the live loop on the bundled demo clip
-#   make test   -> development environment (+ mosquitto, systemd-analyze), then the whole test suite
+#   make test   -> development environment (+ mosquitto, chromium, systemd-analyze), then the whole test suite
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -22,11 +22,15 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.runtime
 	$(BIN)/edge-emotion run --source sample
 
-# The tests start their own mosquitto brokers and call systemd-analyze; install both when missing.
+# The tests start their own mosquitto brokers, load the live page in headless Chromium and call
+# systemd-analyze; install all three when missing.
 system-deps:
 	@command -v mosquitto >/dev/null 2>&1 || PATH="$$PATH:/usr/sbin" command -v mosquitto >/dev/null 2>&1 || \
 	  { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto openssl >/dev/null; } || \
 	  echo "warning: mosquitto missing and not root: MQTT tests will be skipped (sudo apt-get install mosquitto)"
+	@command -v chromium >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "warning: chromium missing and not root: the live-page browser test will be skipped (sudo apt-get install chromium)"
 	@command -v systemd-analyze >/dev/null 2>&1 || \
 	  { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null; } || \
 	  echo "warning: systemd-analyze missing and not root: unit-file checks will be skipped (sudo apt-get install systemd)"

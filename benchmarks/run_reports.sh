@@ -2,7 +2,7 @@
 # Regenerates the committed reports in benchmarks/reports/ on this machine (about 4 minutes on 2 cores).
 # Each report file states the command that produced it; this script is the list of those commands.
 #   bash benchmarks/run_reports.sh            # all suites
-#   bash benchmarks/run_reports.sh models     # one suite: models | int8 | repeat | gate | pipeline | fer
+#   bash benchmarks/run_reports.sh models     # one suite: models | int8 | repeat | gate | pipeline | tracking | live | fer
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PY:-.venv/bin/python}"
@@ -44,6 +44,15 @@ if want pipeline; then
   # the live loop on the whole demo clip at its own frame rate, and as fast as the loop goes
   $BENCH pipeline --out "$OUT/pipeline"
   $BENCH pipeline --max-speed --out "$OUT/pipeline-max-speed"
+fi
+if want tracking; then
+  # id switches on the two-face clip (edge-convert tracking-clip, built in memory), defaults and max_missed_s = 1 s
+  $PY benchmarks/tracking.py --out "$OUT"
+  $PY benchmarks/tracking.py --detector blazeface --track max_missed_s=1.0 --out "$OUT/tracking-missed-1s"
+fi
+if want live; then
+  # the live page's cost to `run --source sample`: off, on without a viewer, one and two viewers (~4 minutes)
+  $PY benchmarks/live_page.py --trials 3 --seconds 15 --out "$OUT"
 fi
 if want fer; then
   [ -x .bench-venv/bin/python ] || bash benchmarks/setup_fer_env.sh

@@ -182,6 +182,8 @@ def evaluate(clip: list[ClipFrame], detector, tracker, max_faces: int = 4) -> di
                                "gap_s": round(gap, 2), "kind": kind})
             elif person in last and f.t - last[person][1] > GAP_S:
                 scene["reentries_same_id"] += 1
+                events.append({"t": round(f.t, 2), "person": person, "from": tid, "to": tid,
+                               "gap_s": round(f.t - last[person][1], 2), "kind": "reentries_same_id"})
             last[person] = (tid, f.t)
         scene["missed"] += sum(1 for p, r in f.truth.items() if r is not None and p not in seen)
     total = {k: sum(s[k] for s in per_scene.values()) for k in next(iter(per_scene.values()))}

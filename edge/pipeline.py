@@ -94,9 +94,9 @@ class Pipeline:
                  else self.parts_off[name] for name in self.order}
         self.events = [e for p in parts.values() for e in p.events]
         subject = next((p.subject for p in parts.values() if p.subject is not None), None)
-        if subject != self.subject:  # another person is followed now: do not blend them with the previous one
-            self.subject = subject
-            self.fuser.reset()
+        if subject is not None and self.subject is not None and subject != self.subject:
+            self.fuser.reset()  # another person is followed now: do not blend them with the previous one
+        self.subject = subject
         if any(p.progressed for p in parts.values()):
             self.input_seen = True
             if self.notifier is not None:
@@ -189,13 +189,23 @@ class Pipeline:
             if self.notifier is not None:
                 self.notifier.stopping()
             if self.server is not None:
-                self.server.close(timeout=0.5)
+                self.server.close(timeout=min(left(), 0.5))
             if self.video is not None:
                 self.video.join(timeout=min(left(), 0.5))
             for ch in self.channels.values():
                 ch.close(timeout=min(left(), 0.5))
+            self._finish_events()
             self.publisher.close(timeout=left())
         return code
+
+    def _finish_events(self) -> None:
+        """`end` events for the faces still tracked: a dashboard sees every track closed."""
+        for ch in self.channels.values():
+            try:
+                for event in ch.finish(time.time()):
+                    self.publisher.publish_event(event)
+            except Exception:  # noqa: BLE001 - shutting down in order matters more than the last events
+                logger.exception("%s channel: final events failed", ch.name)
 
     def start_page(self, stop: threading.Event) -> None:
         """The live page ([http]); a port that cannot be bound is logged and the loop goes on without the page."""

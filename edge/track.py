@@ -178,6 +178,12 @@ class Tracker:
         self.followed = self._follow(frame_size)
         return TrackStep(ids, list(self.tracks), new, [t for t in ended if self.confirmed(t)], self.followed)
 
+    def close(self) -> TrackStep:
+        """End every live track (the loop stops): they come back in `ended`, confirmed ones only."""
+        ended = [t for t in self.tracks if self.confirmed(t)]
+        self.tracks, self.followed = [], None
+        return TrackStep([], [], [], ended, None)
+
     def _observe(self, t: Track, now_s: float, ob: Observation) -> None:
         dt = now_s - t.last_s
         if dt > 0:

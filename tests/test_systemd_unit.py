@@ -127,6 +127,14 @@ def test_unit_matches_the_runtime():
     assert args.command == "run" and args.config == "/etc/edge-emotion/edge-emotion.toml"
 
 
+def test_unit_lets_the_live_page_listen_on_its_port_only():
+    """The page needs a listening socket: the unit allows binding the default [http] port and nothing else."""
+    s = unit_settings((SYSTEMD / "edge-emotion.service").read_text())
+    assert s["SocketBindAllow"] == [f"tcp:{config.HttpConfig().port}"] and s["SocketBindDeny"] == ["any"]
+    assert "AF_INET" in s["RestrictAddressFamilies"][0].split()
+    assert config.HttpConfig().enabled is False and config.HttpConfig().host == "127.0.0.1"
+
+
 def test_example_config_loads():
     cfg = config.load(SYSTEMD / "edge-emotion.toml")
     assert cfg.output.publisher == "mqtt" and cfg.service.watchdog is True

@@ -219,3 +219,15 @@ def test_port_in_use_names_the_key():
         cfg = http_config(port=s.getsockname()[1])
         with pytest.raises(OSError, match="change http.port"):
             LiveServer(cfg, LiveState(), threading.Event()).start()
+
+
+def test_run_refuses_an_open_page_without_a_token():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    p = subprocess.run([sys.executable, "-m", "edge.cli", "run", "--source", "sample", "--http", "--http-host",
+                        "0.0.0.0"], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 2, p.stderr
+    assert "http.host = '0.0.0.0' listens beyond this machine" in p.stderr and p.stdout == ""

@@ -70,5 +70,9 @@ class Channel:
     def stats(self) -> dict[str, int]:
         return {k: 0 for k in self.counters}
 
+    def finish(self, ts: float) -> list[dict]:
+        """Events still due when the loop stops at wall-clock `ts` (the face channel ends its open tracks)."""
+        return []
+
     def close(self, timeout: float = 1.0) -> None:
         """Stop and join the channel's own input."""

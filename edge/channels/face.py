@@ -91,11 +91,20 @@ class FaceChannel(Channel):
             dicts.append(d)
             if tid == step.followed:
                 vector = to_fused(f.probs, self.labels)  # the fuser smooths; restarted when the followed face changes
+        if step.followed is None and faces:  # nobody confirmed yet (a face seen < track.min_hits frames): the largest
+            vector = to_fused(faces[0].probs, self.labels)
         timing["track"] = (time.perf_counter() - t) * 1e3
         return Part({"faces": dicts}, vector, value=list(faces), events=tuple(events), subject=step.followed)
 
     def stats(self) -> dict[str, int]:
         return {"tracks": self.tracker.next_id - 1 if self.tracker is not None else 0}
+
+    def finish(self, ts: float) -> list[dict]:
+        """`end` for every face still tracked when the loop stops."""
+        if self.tracker is None or self.events is None:
+            return []
+        step = self.tracker.close()
+        return self.events.update(step, 0.0, ts)
 
     def part(self, faces: Sequence[FaceResult], vector: np.ndarray | None = None) -> Part:
         """The result fields of these faces; fusion takes `vector`, or else the largest face (listed first)."""

@@ -5,37 +5,22 @@ Each function raises ConfigError naming the key; `check` collects every error of
 
 from __future__ import annotations
 
-import os
 import re
 import ssl
 from pathlib import Path
 
 from ..config import ConfigError, MqttConfig
+from ..credentials import read_secret
 from ..device_id import default_device_id
 
 
 def read_password(cfg: MqttConfig) -> str | None:
     """The password from exactly one of mqtt.password, mqtt.password_env and mqtt.password_file."""
     given = [k for k in ("password", "password_env", "password_file") if getattr(cfg, k)]
-    if len(given) > 1:
-        raise ConfigError([f"set only one of {', '.join('mqtt.' + k for k in given)}"])
-    if given and not cfg.username:
+    if len(given) == 1 and not cfg.username:
         raise ConfigError([f"mqtt.{given[0]} is set but mqtt.username is empty; "
                            "MQTT sends a password only with a user name"])
-    if cfg.password_env:
-        if cfg.password_env not in os.environ:
-            raise ConfigError([f"mqtt.password_env = {cfg.password_env!r}: that environment variable is not set"])
-        return os.environ[cfg.password_env]
-    if cfg.password_file:
-        path = Path(cfg.password_file)
-        if not path.is_absolute() and os.environ.get("CREDENTIALS_DIRECTORY"):
-            path = Path(os.environ["CREDENTIALS_DIRECTORY"]) / path
-        try:
-            return path.read_text().rstrip("\r\n")
-        except (OSError, UnicodeDecodeError) as e:
-            raise ConfigError([f"mqtt.password_file = {cfg.password_file!r}: cannot read {path} "
-                               f"({getattr(e, 'strerror', None) or e})"]) from None
-    return cfg.password or None
+    return read_secret("mqtt", cfg, "password") or None
 
 
 def topic_base(cfg: MqttConfig) -> tuple[str, str]:

@@ -11,7 +11,6 @@ import hmac
 import ipaddress
 import json
 import logging
-import os
 import threading
 import time
 from http.cookies import SimpleCookie
@@ -21,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ..config import ConfigError
+from ..credentials import read_secret
 from .live import TIMELINE_STEP_S, LiveState
 from .stream import JpegStream
 
@@ -55,24 +55,10 @@ def is_loopback(host: str) -> bool:
 
 def read_token(cfg) -> str:
     """The token from exactly one of http.token, token_env and token_file ('' when none is set)."""
-    given = [k for k in ("token", "token_env", "token_file") if getattr(cfg, k)]
-    if len(given) > 1:
-        raise ConfigError([f"set only one of {', '.join('http.' + k for k in given)}"])
-    token = cfg.token
-    if cfg.token_env:
-        if cfg.token_env not in os.environ:
-            raise ConfigError([f"http.token_env = {cfg.token_env!r}: that environment variable is not set"])
-        token = os.environ[cfg.token_env]
-    elif cfg.token_file:
-        path = Path(cfg.token_file)
-        if not path.is_absolute() and os.environ.get("CREDENTIALS_DIRECTORY"):
-            path = Path(os.environ["CREDENTIALS_DIRECTORY"]) / path
-        try:
-            token = path.read_text().strip()
-        except OSError as e:
-            raise ConfigError([f"http.token_file = {cfg.token_file!r}: cannot read {path} ({e.strerror})"]) from None
+    token = read_secret("http", cfg, "token").strip()
+    given = next((k for k in ("token", "token_env", "token_file") if getattr(cfg, k)), None)
     if given and len(token) < 16:
-        raise ConfigError([f"http.{given[0]}: the token has {len(token)} characters; use at least 16 "
+        raise ConfigError([f"http.{given}: the token has {len(token)} characters; use at least 16 "
                            "(e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(24))')"])
     if not token and not is_loopback(cfg.host):
         raise ConfigError([f"http.host = {cfg.host!r} listens beyond this machine: set http.token_file (or "
