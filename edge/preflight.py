@@ -38,6 +38,13 @@ def check(cfg: Config) -> None:
     errors += _models(cfg, face=video is not None, voice=audio is not None)
     if cfg.output.publisher == "mqtt":
         errors += mqtt_settings.check(cfg.mqtt)
+    if cfg.http.enabled:  # the page's token: required beyond the loopback, readable, long enough
+        from .web.server import read_token
+
+        try:
+            read_token(cfg.http)
+        except ConfigError as e:
+            errors += e.errors
     if errors:
         raise ConfigError(errors)
 
