@@ -196,9 +196,12 @@ def test_connections_are_bounded_and_shutdown_is_prompt(server_factory):
     assert wait_for(lambda: get(srv, "/healthz").status == 200, 5)
     viewer = get(srv, "/stream.mjpg")
     assert viewer.status == 200
-    assert get(srv, "/stream.mjpg").status == 503  # one viewer at most
+    refused = get(srv, "/stream.mjpg")
+    assert refused.status == 503  # one viewer at most
+    refused.read(), refused.close()
+    assert wait_for(lambda: srv.httpd.busy == 1, 5)  # only the viewer's connection is served now
     idle = socket.create_connection(("127.0.0.1", srv.port))  # holds the second slot without sending anything
-    time.sleep(0.3)
+    assert wait_for(lambda: srv.httpd.busy == 2, 5)
     busy = socket.create_connection(("127.0.0.1", srv.port))
     busy.settimeout(3)
     assert busy.recv(100).startswith(b"HTTP/1.0 503")

@@ -72,6 +72,7 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address, handler, app: "LiveServer", max_clients: int) -> None:
         self.app = app
         self.slots = threading.BoundedSemaphore(max_clients)
+        self.max_clients = max_clients
         self.refused = 0
         super().__init__(address, handler)
 
@@ -90,6 +91,11 @@ class _Server(ThreadingHTTPServer):
         except Exception:  # noqa: BLE001 - no thread could be started: give the slot back
             self.slots.release()
             raise
+
+    @property
+    def busy(self) -> int:
+        """Connections being served now."""
+        return self.max_clients - self.slots._value  # BoundedSemaphore keeps its count there (3.8-3.13)
 
     def process_request_thread(self, request, client_address) -> None:
         try:
