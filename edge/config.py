@@ -98,13 +98,13 @@ class TrackConfig:
                                  "hands over to one 20 % of the half diagonal closer)",
                       choices=("longest", "largest", "centre"))
     max_missed_s: float = opt(2.0, "a face unseen for longer than this ends its track (the `end` event); back later, "
-                                   "it gets a new id", min=0)
+                                   "it gets a new id", min=0, max=60)
     max_distance: float = opt(2.0, "farthest a face may move between two looks, in face widths, and keep its id",
-                              min=0.1)
+                              min=0.1, max=20)
     iou_min: float = opt(0.1, "box overlap with the predicted box that matches a face whatever the distance",
                          min=0, max=1)
     min_hits: int = opt(3, "frames a face must be seen before its track counts (the `new` event; fused follows it)",
-                        min=1)
+                        min=1, max=100)
     smoothing: float = opt(0.6, "exponential smoothing of each face's probabilities: share of the previous estimate "
                                 "kept each frame (0 = none)", min=0, max=0.99)
 
@@ -112,7 +112,7 @@ class TrackConfig:
 @dataclass
 class EventsConfig:
     min_duration_s: float = opt(2.0, "a face's emotion must hold this long before an `update` event reports the "
-                                     "change (no flicker on dashboards)", min=0)
+                                     "change (no flicker on dashboards)", min=0, max=3600)
     stdout: bool = opt(False, "also write events as JSON lines on stdout (publisher stdout)")
 
 
@@ -177,11 +177,12 @@ class HttpConfig:
                              "and metrics only, no image ever leaves the device")
     stream_fps: float = opt(5.0, "most pictures per second sent to viewers (each costs one JPEG encode)",
                             min=0.1, max=30)
-    stream_width: int = opt(640, "wider frames are scaled down to this before encoding", min=64)
+    stream_width: int = opt(640, "wider frames are scaled down to this before encoding", min=64, max=8192)
     jpeg_quality: int = opt(70, "JPEG quality of the stream (1-100)", min=1, max=100)
     max_clients: int = opt(8, "connections served at once (one thread each); more are answered 503", min=2, max=64)
     max_streams: int = opt(2, "viewers of /stream.mjpg at once", min=1, max=16)
-    timeline_s: float = opt(300.0, "length of the fused-emotion timeline the page shows, in seconds", min=10)
+    timeline_s: float = opt(300.0, "length of the fused-emotion timeline the page shows, in seconds", min=10,
+                            max=86400)
 
 
 @dataclass

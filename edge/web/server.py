@@ -11,6 +11,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import socket
 import threading
 import time
 from http.cookies import SimpleCookie
@@ -74,6 +75,8 @@ class _Server(ThreadingHTTPServer):
         self.slots = threading.BoundedSemaphore(max_clients)
         self.max_clients = max_clients
         self.refused = 0
+        if ":" in address[0]:  # an IPv6 address ("::", "::1")
+            self.address_family = socket.AF_INET6
         super().__init__(address, handler)
 
     def process_request(self, request, client_address) -> None:
