@@ -28,7 +28,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from edge.bench.stats import summarize  # noqa: E402
-from edge.bench.system import library_versions, sha256, system_info  # noqa: E402
+from edge.bench.system import isa_line, library_versions, sha256, system_info  # noqa: E402
 
 PHOTOS = ROOT.parent / "shared" / "datasets" / "face-photos"
 # labels.csv names -> the FER2013 / project names that both packages output
@@ -144,6 +144,7 @@ def markdown(rep: dict) -> str:
     lines = [
         "# edge-emotion vs fer: per-image latency and accuracy", "",
         f"Command: `{rep['command']}`", "",
+        isa_line(rep["system"]), "",
         f"Started {rep['started']} on {rep['system']['cpu']} ({rep['system']['cores_logical']} cores), "
         f"{rep['settings']['images']} images x {rep['settings']['rounds']} rounds, 1 thread, interleaved.", "",
         "| pipeline | p50 ms | p90 ms | p99 ms | mean ms | face found | accuracy | accuracy where found |",

@@ -18,6 +18,10 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from edge.bench.system import isa_line, system_info  # noqa: E402
+
 
 def vm_kb(pid: int, key: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -55,7 +59,7 @@ def main() -> int:
     trials = [trial(args.seconds) for _ in range(args.trials)]
     summary = {k: statistics.median(t[k] for t in trials) for k in ("first_result_s", "peak_rss_mb", "rss_mb", "stop_s")}
     command = "python benchmarks/startup.py " + " ".join(sys.argv[1:])
-    report = {"command": command, "trials": trials, "median": summary,
+    report = {"command": command, "system": system_info(), "trials": trials, "median": summary,
               "targets": {"first_result_s": 2.0, "peak_rss_mb": 200.0, "stop_s": 2.0}}
     print(json.dumps(report["median"]))
     if args.out:
@@ -65,6 +69,7 @@ def main() -> int:
                          for i, t in enumerate(trials))
         (args.out / "startup.md").write_text(
             f"# `edge-emotion run --source sample`: start-up, memory, stop\n\nCommand: `{command}`\n\n"
+            f"{isa_line(report['system'])}\n\n"
             "| trial | first result after spawn (s) | peak RSS (MB) | SIGTERM to exit (s) | exit code |\n"
             f"| --- | --- | --- | --- | --- |\n{rows}\n\n"
             f"Median: first result **{summary['first_result_s']} s** (target <= 2 s), peak RSS "

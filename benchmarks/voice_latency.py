@@ -27,7 +27,7 @@ from edge.audio.resample import resample  # noqa: E402
 from edge.audio.voice import VoiceClassifier  # noqa: E402
 from edge.audio.wav import read_wav, to_mono  # noqa: E402
 from edge.bench.stats import summarize  # noqa: E402
-from edge.bench.system import system_info  # noqa: E402
+from edge.bench.system import isa_line, system_info  # noqa: E402
 from edge.paths import MODELS_DIR  # noqa: E402
 
 SPEECH = ROOT.parent / "shared" / "datasets" / "emodb" / "wav" / "03a01Wa.wav"
@@ -75,6 +75,7 @@ def main() -> int:
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
     lines = [f"# Voice latency: features + int8 inference for 1 s of speech", "",
              f"Command: `{report['command']}` (pinned to core {args.core}, 1 thread; budget 5 ms)", "",
+             isa_line(report["system"]), "",
              "| case | p50 ms | p90 ms | p99 ms | n |", "| --- | --- | --- | --- | --- |"]
     lines += [f"| {r['case']} | {r['p50_ms']:.3f} | {r['p90_ms']:.3f} | {r['p99_ms']:.3f} | {r['n']} |" for r in rows]
     sysd = report["system"]

@@ -18,6 +18,7 @@ COMMANDS = {
     "validate": ("convert.validate", "evaluate model artifacts through edge/ and write the report"),
     "demo-clip": ("convert.demo_clip", "build the bundled demo clip (edge/sample/) from face-photos and Emo-DB"),
     "tracking-clip": ("convert.tracking_clip", "build the two-face clip with ground truth that measures tracking"),
+    "dequantize": ("convert.dequantize", "int8 TFLite CNN -> the float Keras model of its weights (to re-export without retraining)"),
 }
 
 

@@ -8,6 +8,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from edge.bench.system import isa_line
+
 
 def confusion(y_true: np.ndarray, y_pred: np.ndarray, n: int) -> np.ndarray:
     """(n, n) counts: row = true class, column = predicted class."""
@@ -67,17 +69,26 @@ def markdown(report: dict[str, Any]) -> str:
     """Report dict (as written to JSON) -> Markdown: one row per artifact, then per-class recall."""
     rows = report["artifacts"]
     labels = report["labels"]
-    lines = [f"# {report['title']}", "", *report.get("notes", []), "",
+    isa = [isa_line(report["system"]), ""] if report.get("system") else []
+    lines = [f"# {report['title']}", "", *report.get("notes", []), "", *isa,
              "| artifact | backend | accuracy % | macro-F1 % | UAR % | agreement with float % | size kB | latency p50 ms | p90 ms |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         agree = _pct(r["agreement"]) if r.get("agreement") is not None else "-"
         lat = r.get("latency_ms") or {}
+        ms = [f"{lat[k]:.3f}" if k in lat else "-" for k in ("p50", "p90")]
         lines.append(f"| {r['file']} | {r['backend']} | {_pct(r['accuracy'])} | {_pct(r['macro_f1'])} | {_pct(r['uar'])} | "
-                     f"{agree} | {r['size_bytes'] / 1e3:.1f} | {lat.get('p50', float('nan')):.3f} | {lat.get('p90', float('nan')):.3f} |")
+                     f"{agree} | {r['size_bytes'] / 1e3:.1f} | {ms[0]} | {ms[1]} |")
     lines += ["", "Per-class recall %:", "", "| artifact | " + " | ".join(labels) + " |", "| --- |" + " --- |" * len(labels)]
     for r in rows:
         lines.append(f"| {r['file']} | " + " | ".join(_pct(r["recall"][lab]) for lab in labels) + " |")
+    drifts = [r for r in rows if r.get("prob_shift_max") is not None]
+    if drifts:
+        lines += ["", "Distance from the float32 twin (probabilities; flips = faces whose label changed):", "",
+                  "| artifact | agreement % | max prob shift p99 | max prob shift | flips | largest float margin flipped |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        lines += [f"| {r['file']} | {_pct(r['agreement'])} | {r['prob_shift_p99']:.3f} | {r['prob_shift_max']:.3f} | "
+                  f"{r['flipped']} | {r['flip_margin_max']:.3f} |" for r in drifts]
     for c in report.get("checks", []):
         lines.append(f"\n**{c['name']}**: {'PASS' if c['ok'] else 'FAIL'} ({c['detail']})")
     return "\n".join(lines) + "\n"

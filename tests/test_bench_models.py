@@ -58,6 +58,39 @@ def test_system_info_names_machine_and_versions():
         assert key in info
 
 
+# /proc/cpuinfo lines as those CPUs print them (abridged to the lines isa_features reads).
+CPUINFO = {
+    "epyc_avx2": ("model name\t: AMD EPYC 7B12\nflags\t\t: fpu sse4_2 avx fma avx2 bmi2\n",
+                  "x86 AVX2 without VNNI", ["sse4_2", "avx2", "fma"]),
+    "xeon_amx": ("flags\t\t: sse4_2 avx2 fma avx512f avx512bw avx512_vnni avx_vnni amx_tile amx_int8\n",
+                 "x86 AMX", ["avx512_vnni", "amx_int8"]),
+    "pi4_a72": ("processor\t: 0\nFeatures\t: fp asimd evtstrm crc32 cpuid\nCPU part\t: 0xd08\n",
+                "without int8 dot product", ["asimd"]),
+    "pi5_a76": ("Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc "
+                "dcpop asimddp\n", "ARM with int8 dot product", ["asimd", "asimddp", "asimdhp"]),
+}
+
+
+@pytest.mark.parametrize("cpu", sorted(CPUINFO))
+def test_isa_features_name_the_int8_path(cpu):
+    from edge.bench.system import isa_features
+
+    text, path, some = CPUINFO[cpu]
+    isa = isa_features(text)
+    assert path in isa["int8_path"] and set(some) <= set(isa["features"])
+    assert ("amx_int8" in isa["features"]) == (cpu == "xeon_amx")
+    assert ("asimddp" in isa["features"]) == (cpu == "pi5_a76")
+
+
+def test_every_report_names_the_cpu_features(stored_reports):
+    from edge.bench.system import isa_features
+
+    _, (out, _) = stored_reports
+    report = json.loads((out / "models.json").read_text())
+    assert report["system"]["isa"] == isa_features()
+    assert "int8 path: " + isa_features()["int8_path"] in (out / "models.md").read_text()
+
+
 def test_models_mode_on_shipped_models_writes_every_format(stored_reports, tflite_models, capsys):
     model, (out, _) = stored_reports
     report = json.loads((out / "models.json").read_text())

@@ -100,8 +100,15 @@ def test_validate_compares_each_int8_with_its_float_twin(smoke):
     faces = _faces(64, 4)
     rows, checks = evaluate(list(paths.values()), pixels_to_input(faces.x), faces.y, FACE_LABELS, latency_seconds=0.05)
     assert [r["file"] for r in rows] == [p.name for p in paths.values()]
-    assert sorted(c["name"].split()[0] for c in checks) == ["face_int8.onnx", "face_int8.tflite"]
+    # int8 vs its float twin, per format, and the two int8 formats against each other (issue 10)
+    assert sorted(c["name"] for c in checks) == ["face_int8.onnx within 0.5 point of face_int8.tflite",
+                                                 "face_int8.onnx within 1.0 point of face_float32.onnx",
+                                                 "face_int8.tflite within 1.0 point of face_float32.tflite"]
     assert all(r["latency_ms"]["p50"] > 0 for r in rows)
+    for r in rows:
+        if r["precision"] == "int8":
+            assert 0.0 <= r["prob_shift_p99"] <= r["prob_shift_max"] < MAX_PROB_DIFF
+            assert r["flipped"] == round((1 - r["agreement"]) * 64) and 0.0 <= r["flip_margin_max"] < 2 * MAX_PROB_DIFF
 
 
 def test_too_few_calibration_samples_are_refused(smoke, tmp_path):

@@ -1,4 +1,20 @@
-"""The shipped int8 face models classify 30 fixed FER2013 PrivateTest faces as recorded, through edge/."""
+"""The shipped int8 face models stay close to their float32 reference on 200 fixed FER2013 faces, on any CPU.
+
+What is stable across CPUs is the float model's output, not the int8 label of a near-tie: different int8 kernels
+(AVX2, AVX-512 VNNI, AMX, ARM NEON) round differently, so a face whose two best classes are almost equal may
+change label on a new machine without anything being wrong. The tolerances come from the whole of PrivateTest
+(3,589 faces, face model v1; `edge-convert validate ...` in benchmarks/reports/face_validation.md, and the same on
+an emulated AVX2-only CPU with `bash benchmarks/avx2_emulated.sh ...` in benchmarks/reports/face_validation_avx2.md):
+
+- a correct int8 artifact moves a probability by at most 0.039 (ONNX, 7-bit weights) or 0.015 (TFLite) from the
+  float model, and only faces whose float top-2 margin is below 0.025 changed label;
+- onnxruntime's saturating AVX2 kernels (issue 10: 8-bit weights on a CPU without VNNI) changed the label of
+  faces with large margins and agreed with float far less often (figures in face_validation_avx2.md).
+
+So: every face whose float margin is at least CONFIDENT_MARGIN (2.5x the largest movement seen) must keep the
+float label; no probability may move more than MAX_PROB_SHIFT; and the labels must agree with float on at least
+MIN_AGREEMENT of the faces (measured 98.97 % ONNX, 99.55 % TFLite on all of PrivateTest).
+"""
 
 from __future__ import annotations
 
@@ -12,14 +28,18 @@ from edge.datasets import read_fer2013
 from edge.description import ModelDescription
 from edge.labels import FACE_LABELS
 from edge.model import Model
-from edge.preprocess import pixels_to_input
+from edge.preprocess import FACE_PREPROCESS, pixels_to_input
 
 ROOT = Path(__file__).resolve().parents[1]
 CSV = ROOT.parent / "shared" / "datasets" / "fer2013" / "fer2013.csv.gz"
 MODELS = ROOT / "edge" / "models"
-GOLDEN = json.loads((Path(__file__).parent / "data" / "face_golden.json").read_text())["rows"]
-# Another CPU may round one near-tie differently (different int8 kernels); more than one change is a regression.
-MAX_CHANGED = 1
+GOLDEN = json.loads((Path(__file__).parent / "data" / "face_golden.json").read_text())
+ROWS = GOLDEN["rows"]
+
+CONFIDENT_MARGIN = 0.10
+MAX_PROB_SHIFT = 0.10
+MIN_AGREEMENT = 0.97
+ARTIFACTS = [f"{family}_int8{ext}" for family in GOLDEN["references"] for ext in (".tflite", ".onnx")]
 
 
 @pytest.fixture(scope="module")
@@ -27,28 +47,41 @@ def faces():
     if not CSV.is_file():
         pytest.skip(f"FER2013 not found at {CSV} (see ../shared/datasets/README.md)")
     # edge/'s reader, not convert/'s: this test also runs under Python 3.8 (make test-py38)
-    x, y = read_fer2013(CSV, splits=("PrivateTest",), pick={"PrivateTest": {r["private_test_position"] for r in GOLDEN}})["PrivateTest"]
-    assert [FACE_LABELS[i] for i in y] == [r["true"] for r in GOLDEN], "the golden rows no longer match the dataset"
+    x, y = read_fer2013(CSV, ("PrivateTest",), {"PrivateTest": {r["private_test_position"] for r in ROWS}})["PrivateTest"]
+    assert [FACE_LABELS[int(t)] for t in y] == [r["true"] for r in ROWS], "the golden rows no longer match the dataset"
     return pixels_to_input(x)
 
 
-@pytest.mark.parametrize("name", ["face_int8.tflite", "face_int8.onnx"])
-def test_shipped_model_matches_golden_labels(faces, name):
+@pytest.mark.parametrize("name", ARTIFACTS)
+def test_int8_model_stays_with_its_float_reference(faces, name):
+    if name.endswith(".onnx"):
+        pytest.importorskip("onnxruntime", reason="the onnxruntime backend is optional (pip install edge-emotion[onnx])")
+    family = name.split("_int8")[0]
+    ref = np.array([r["float32"][family] for r in ROWS], np.float32)
     model = Model(MODELS / name)
     probs = model.predict(faces)
-    assert probs.shape == (len(GOLDEN), len(FACE_LABELS))
-    assert np.allclose(probs.sum(1), 1.0, atol=0.05)  # softmax survives int8 output quantization
-    got = [model.labels[i] for i in probs.argmax(1)]
-    changed = [(r["private_test_position"], r[name], g) for r, g in zip(GOLDEN, got) if r[name] != g]
-    assert len(changed) <= MAX_CHANGED, f"{name}: (position, expected, got) {changed}"
+    assert probs.shape == ref.shape and np.allclose(probs.sum(1), 1.0, atol=0.05)  # softmax survives int8 output
+
+    top2 = np.sort(ref, 1)[:, -2:]
+    confident = top2[:, 1] - top2[:, 0] >= CONFIDENT_MARGIN
+    got, want = probs.argmax(1), ref.argmax(1)
+    flipped = [(ROWS[i]["private_test_position"], FACE_LABELS[want[i]], FACE_LABELS[got[i]])
+               for i in np.flatnonzero(confident & (got != want))]
+    assert not flipped, f"{name}: confident faces changed label (position, float, int8): {flipped}"
+    shift = np.abs(probs - ref).max(1)
+    assert shift.max() <= MAX_PROB_SHIFT, (f"{name}: a probability moved {shift.max():.3f} from float on face "
+                                           f"{ROWS[int(shift.argmax())]['private_test_position']}")
+    agreement = float((got == want).mean())
+    assert agreement >= MIN_AGREEMENT, f"{name}: agrees with float on {agreement:.1%} of {len(ROWS)} faces"
+    assert confident.sum() >= 0.7 * len(ROWS)  # the label check covers most faces, not a handful
 
 
 def test_shipped_descriptions_are_int8_and_carry_the_preprocessing():
-    from edge.preprocess import FACE_PREPROCESS
-
-    for name in ("face_int8.tflite", "face_int8.onnx"):
+    for name in ARTIFACTS:
         d = ModelDescription.load(MODELS / name)
         assert d.labels == FACE_LABELS and d.preprocess == FACE_PREPROCESS and d.precision == "int8"
-        assert d.raw["metrics"][name]["accuracy"] >= 0.66  # the issue's target, measured on PrivateTest
+        assert d.raw["metrics"][name]["accuracy"] >= 0.66  # measured on PrivateTest, written by `edge-convert quantize`
+    onnx = ModelDescription.load(MODELS / "face_int8.onnx").raw["quantization_scheme"]
+    assert onnx["reduce_range"] and onnx["weight_type"] == "QInt8"  # 7-bit weights: no AVX2 saturation (issue 10)
     assert ModelDescription.load(MODELS / "face_int8.tflite").input.dtype == "int8"
     assert (MODELS / "face_int8.tflite").stat().st_size <= 1_000_000

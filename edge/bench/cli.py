@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import report as rep
+from .system import isa_line
 
 logger = logging.getLogger("edge.bench")
 
@@ -145,10 +146,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.mode == "system":
         from .system import system_info
 
-        print("\n".join(rep.system_lines(system_info())))
+        info = system_info()
+        print(isa_line(info))
+        print("\n".join(rep.system_lines(info)))
         return 0
     old = rep.load(args.compare) if args.compare else None  # fail before a long run, not after it
     report, samples, status = (run_models if args.mode == "models" else run_pipeline)(args, argv)
+    print(isa_line(report["system"]))
     print(rep.summary_text(report), end="")
     print(rep.table(report["results"], report["mode"]))
     for a in report.get("accuracy", []):

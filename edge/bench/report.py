@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .stats import ratios
+from .system import isa_line
 
 logger = logging.getLogger(__name__)
 
@@ -65,12 +66,15 @@ def system_lines(system: dict[str, Any]) -> list[str]:
         if isinstance(v, dict):
             return ", ".join(f"{k} {x}" for k, x in v.items())
         return str(v)
-    return [f"- {k}: {show(v)}" for k, v in system.items()]
+    def show_isa(v: Any) -> str:
+        return f"{v['int8_path']}; " + (" ".join(v["features"]) if v.get("features") else "features not readable")
+    return [f"- {k}: {show_isa(v) if k == 'isa' and isinstance(v, dict) else show(v)}" for k, v in system.items()]
 
 
 def markdown(report: dict[str, Any]) -> str:
     mode = report["mode"]
     parts = [f"# edge-bench {mode} report", "", f"Command: `{report['command']}`", "",
+             f"{isa_line(report['system'])}", "",
              f"Started {report['started']}, took {report['duration_s']:.1f} s.", ""]
     if report.get("summary"):
         parts += ["## Summary", ""] + [f"- {k}: {v}" for k, v in report["summary"].items()] + [""]
@@ -170,6 +174,10 @@ def compare_text(old: dict[str, Any], new: dict[str, Any]) -> str:
         return "no result of the new run matches one in the old report (ids differ)"
     head = f"new / old   (old: {old['system'].get('cpu')} {old['started']}; new: {new['system'].get('cpu')} {new['started']})"
     width = max(len(r["id"]) for r in rows)
+    paths = [(r["system"].get("isa") or {}).get("int8_path") for r in (old, new)]
+    if paths[0] != paths[1]:
+        head += (f"\nnote: the int8 paths differ (old: {paths[0]}; new: {paths[1]}): int8 ratios compare the CPUs' "
+                 "int8 instructions as much as the models")
     lines = [head, f"{'id'.ljust(width)}  {'figure':16} {'old':>12} {'new':>12} {'new/old':>8}"]
     for r in rows:
         ratio = "-" if r["ratio"] is None else f"{r['ratio']:.3f}"

@@ -1,0 +1,56 @@
+"""Regenerate tests/data/face_golden.json: float32 reference probabilities on fixed FER2013 PrivateTest faces.
+
+The golden file holds what should be stable on every CPU: the float model's probabilities. The int8 artifacts
+are then tested against them (tests/test_face_golden.py), so a new CPU's int8 kernels are judged by how far
+they move from the float model, not by how they break near-ties.
+
+Usage (after a face model changes; review the diff):
+    python tests/data/make_face_golden.py --float face=runs/face/q/face_float32.tflite \
+        [--float face_large=/path/to/face_large_float32.tflite]
+Each `FAMILY=FILE` names the float32 twin of the shipped `edge/models/FAMILY_int8.*` files.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from edge.datasets import read_fer2013  # noqa: E402
+from edge.labels import FACE_LABELS  # noqa: E402
+from edge.model import Model  # noqa: E402
+from edge.preprocess import pixels_to_input  # noqa: E402
+
+CSV = ROOT.parent / "shared" / "datasets" / "fer2013" / "fer2013.csv.gz"
+N = 200  # faces; PrivateTest positions drawn once with default_rng(2013)
+PRIVATE_TEST = 3589
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--float", action="append", required=True, metavar="FAMILY=FILE")
+    args = ap.parse_args()
+    positions = sorted(int(i) for i in np.random.default_rng(2013).choice(PRIVATE_TEST, N, replace=False))
+    x, y = read_fer2013(CSV, ("PrivateTest",), {"PrivateTest": set(positions)})["PrivateTest"]
+    x = pixels_to_input(x)
+    refs = {}
+    for spec in args.float:
+        family, path = spec.split("=", 1)
+        refs[family] = (Path(path).name, Model(path).predict(x))
+    rows = [{"private_test_position": pos, "true": FACE_LABELS[int(t)],
+             "float32": {fam: [round(float(v), 4) for v in p[i]] for fam, (_, p) in refs.items()}}
+            for i, (pos, t) in enumerate(zip(positions, y))]
+    out = {"about": "float32 reference probabilities (FACE_LABELS order) of each face model family on "
+                    f"{N} FER2013 PrivateTest faces; regenerate with tests/data/make_face_golden.py when a model changes",
+           "labels": list(FACE_LABELS), "references": {fam: name for fam, (name, _) in refs.items()}, "rows": rows}
+    head = json.dumps({k: v for k, v in out.items() if k != "rows"}, indent=1)[:-2]
+    body = ",\n".join("  " + json.dumps(r) for r in rows)  # one face per line: reviewable diffs
+    (Path(__file__).parent / "face_golden.json").write_text(f'{head},\n "rows": [\n{body}\n ]\n}}\n')
+
+
+if __name__ == "__main__":
+    main()
