@@ -24,6 +24,9 @@ CONFIG_FILE = "edge-emotion.toml"
 UNIT_DIR = "etc/systemd/system"
 STATE_DIRS = ("var/lib/edge-emotion", "var/lib/private/edge-emotion")  # DynamicUser= keeps state under private/
 JETSON_DROPIN = "jetson.conf"
+OLD_SYSTEMD_DROPIN = "systemd237.conf"
+# The unit's SystemCallFilter=@system-service needs systemd 239; older ones (JetPack 4: 237) get the drop-in.
+OLD_SYSTEMD_BELOW = 239
 GROUPS = ("video", "audio")  # the unit's SupplementaryGroups=
 # ProtectHome= and PrivateTmp= hide these from the service: its program cannot live there.
 HIDDEN = ("/home", "/root", "/run/user", "/tmp", "/var/tmp")
@@ -89,7 +92,8 @@ class Installer:
         return str(exe)
 
     # -- plans ------------------------------------------------------------------------
-    def install(self, exe: str, start: bool = True, jetson: bool | None = None) -> list[Step]:
+    def install(self, exe: str, start: bool = True, jetson: bool | None = None,
+                old_systemd: bool | None = None) -> list[Step]:
         steps: list[Step] = []
         conf_dir = self.path(CONFIG_DIR)
         conf = conf_dir / CONFIG_FILE
@@ -103,6 +107,8 @@ class Installer:
         files = {unit_dir / UNIT: _unit_text(exe)}
         if jetson if jetson is not None else self.path("etc/nv_tegra_release").exists():
             files[unit_dir / f"{UNIT}.d" / JETSON_DROPIN] = _template(JETSON_DROPIN)
+        if old_systemd if old_systemd is not None else (self.live and 0 < systemd_version() < OLD_SYSTEMD_BELOW):
+            files[unit_dir / f"{UNIT}.d" / OLD_SYSTEMD_DROPIN] = _template(OLD_SYSTEMD_DROPIN)
         changed = False
         for target, text in files.items():
             step = _write_if_changed(target, text)
@@ -136,7 +142,7 @@ class Installer:
             steps.append(_run(self._systemctl("disable", UNIT)))
         dropin = unit.with_name(f"{UNIT}.d") / JETSON_DROPIN
         removed = False
-        for f in (dropin, unit):
+        for f in (dropin, dropin.with_name(OLD_SYSTEMD_DROPIN), unit):
             if f.exists():
                 steps.append(Step(f"remove {f}", f.unlink))
                 removed = True
@@ -259,6 +265,9 @@ def register(subparsers) -> None:
     p.add_argument("--no-start", action="store_true", help="install and enable, but do not start")
     p.add_argument("--jetson", action="store_true", default=None,
                    help="add the Jetson drop-in (default: when /etc/nv_tegra_release exists)")
+    p.add_argument("--old-systemd", action="store_true", default=None,
+                   help=f"add the drop-in for systemd below {OLD_SYSTEMD_BELOW}, e.g. JetPack 4's 237 (default: when "
+                        "`systemctl --version` says so)")
     _common(p)
     p.set_defaults(func=cmd_install)
     p = subparsers.add_parser("uninstall-service", help="stop, disable and remove the systemd service (root)")
@@ -274,11 +283,21 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_install(args: argparse.Namespace) -> int:
-    return _guarded(args, lambda i: i.install(i.exec_path(args.exe), start=not args.no_start, jetson=args.jetson))
+    return _guarded(args, lambda i: i.install(i.exec_path(args.exe), start=not args.no_start, jetson=args.jetson,
+                                               old_systemd=args.old_systemd))
 
 
 def cmd_uninstall(args: argparse.Namespace) -> int:
     return _guarded(args, lambda i: i.uninstall(purge=args.purge))
+
+
+def systemd_version() -> int:
+    """The running systemd's version from `systemctl --version` ("systemd 237 (...)"); 0 when unknown."""
+    try:
+        out = subprocess.run(["systemctl", "--version"], capture_output=True, text=True, timeout=10).stdout
+        return int(out.split()[1]) if out.startswith("systemd ") else 0
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return 0
 
 
 def _guarded(args: argparse.Namespace, plan: Callable[[Installer], list[Step]]) -> int:

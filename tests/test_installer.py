@@ -203,3 +203,12 @@ def test_systemd_not_running_is_refused():
     r = _run_module("install-service", "--dry-run")
     assert r.returncode == 1 and r.stdout == ""
     assert "systemd is not running here" in r.stderr and "--root DIR" in r.stderr
+
+
+def test_old_systemd_gets_its_dropin_and_uninstall_removes_it(root, capsys):
+    code, lines, _ = cli(capsys, "install-service", "--root", str(root), "--exec", EXE, "--old-systemd")
+    assert code == 0
+    dropin = root / "etc/systemd/system/edge-emotion.service.d/systemd237.conf"
+    assert f"write {dropin}" in lines and dropin.read_text() == (ROOT / "systemd/systemd237.conf").read_text()
+    assert cli(capsys, "uninstall-service", "--root", str(root))[0] == 0
+    assert not dropin.exists() and not dropin.parent.exists()

@@ -59,7 +59,8 @@ def security_rows(unit: Path) -> dict[str, dict]:
 
 
 @needs_analyze
-@pytest.mark.parametrize("dropins", [(), ("jetson.conf",), ("mqtt-credential.conf",)], ids=["pi", "jetson", "cred"])
+@pytest.mark.parametrize("dropins", [(), ("jetson.conf",), ("mqtt-credential.conf",), ("jetson.conf", "systemd237.conf")],
+                         ids=["pi", "jetson", "cred", "jetpack4"])
 def test_verify_is_clean(unit_dir, dropins):
     add_dropins(unit_dir, *dropins)
     r = analyze("verify", str(unit_dir / "edge-emotion.service"))
@@ -169,3 +170,30 @@ def test_commented_alternatives_in_the_example_config_load(tmp_path):
         if m.group(1) == "source":
             assert "nvarguscamerasrc" in cfg.video.source and "!" in cfg.video.source
     assert found >= {"source", "password_env", "password_file"}
+
+
+# Hardening settings of the unit newer than systemd 237 (JetPack 4), with the version that added each: from the
+# "Added in version" notes of systemd.exec(5). 237 ignores them with a warning; systemd237.conf says so.
+NEWER_THAN_237 = {"PrivateMounts": 239, "RestrictSUIDSGID": 242, "ProtectHostname": 242, "ProtectKernelLogs": 244,
+                  "ProtectClock": 245, "ProtectProc": 247, "ProcSubset": 247, "PrivateIPC": 248,
+                  "SocketBindAllow": 249, "SocketBindDeny": 249}  # the last two: systemd.resource-control(5)
+
+
+def test_old_systemd_dropin_names_what_237_ignores_and_replaces_the_filter():
+    unit = unit_settings((SYSTEMD / "edge-emotion.service").read_text())
+    assert set(NEWER_THAN_237) <= set(unit)  # still in the unit: the list is not stale
+    text = (SYSTEMD / "systemd237.conf").read_text()
+    for key, version in NEWER_THAN_237.items():
+        assert re.search(rf"{key}=[^(]*\({version}\)", text), f"systemd237.conf does not name {key}= ({version})"
+    s = unit_settings(text)
+    assert s["SystemCallFilter"][0] == "" and s["SystemCallFilter"][1].startswith("~")  # reset, then a deny-list
+    assert "@system-service" not in s["SystemCallFilter"][1] and "%" not in s["WorkingDirectory"][0]
+
+
+@needs_analyze
+def test_old_systemd_dropin_verifies_and_keeps_denying_privileged_calls(unit_dir):
+    add_dropins(unit_dir, "jetson.conf", "systemd237.conf")
+    r = analyze("verify", str(unit_dir / "edge-emotion.service"))
+    assert r.returncode == 0 and not r.stderr.strip(), r.stderr
+    rows = security_rows(unit_dir / "edge-emotion.service")
+    assert rows["SystemCallFilter=~@privileged"]["set"] is True and rows["SystemCallFilter=~@mount"]["set"] is True
