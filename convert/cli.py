@@ -16,6 +16,7 @@ COMMANDS = {
     "quantize": ("convert.quantize_cli", "Keras model -> TFLite/ONNX float32 and int8, with descriptions"),
     "validate-voice": ("convert.voice_report", "voice model: LOSO report and shipped artifacts run through edge/"),
     "validate": ("convert.validate", "evaluate model artifacts through edge/ and write the report"),
+    "macs": ("convert.macs", "count each model's multiply-accumulates per inference into its sidecar"),
     "demo-clip": ("convert.demo_clip", "build the bundled demo clip (edge/sample/) from face-photos and Emo-DB"),
     "tracking-clip": ("convert.tracking_clip", "build the two-face clip with ground truth that measures tracking"),
     "dequantize": ("convert.dequantize", "int8 TFLite CNN -> the float Keras model of its weights (to re-export without retraining)"),

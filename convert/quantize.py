@@ -80,6 +80,22 @@ def export_onnx_float32(ex: Export, out: Path) -> None:
     tf2onnx.convert.from_function(fn, input_signature=[spec], opset=ONNX_OPSET, output_path=str(out))
 
 
+def export_onnx_float16(ex: Export, out: Path) -> None:
+    """ONNX float16 weights and activations, float32 input and output: the GPU model for TensorRT/CUDA on a Jetson
+    Nano, whose Maxwell GPU has no int8 path (the QDQ int8 file would fall back to float32 or the CPU there)."""
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = ex.done.get("onnx-float32")
+        if src is None:
+            src = Path(tmp) / "float32.onnx"
+            export_onnx_float32(ex, src)
+        # keep_io_types: the runtime feeds float32 pixels and reads float32 probabilities, as with every other file.
+        half = convert_float_to_float16(onnx.load(str(src)), keep_io_types=True)
+        onnx.save(half, str(out))
+
+
 class _Reader:
     """onnxruntime calibration reader: one sample per call, like the TFLite representative dataset."""
 
@@ -142,6 +158,9 @@ TARGETS: dict[str, Target] = {
                            "converter": "TFLiteConverter full-integer"}),
     "onnx-float32": Target("_float32.onnx", "onnx", "float32", export_onnx_float32),
     "onnx-int8": Target("_int8.onnx", "onnx", "int8", export_onnx_int8, ONNX_QUANT),
+    "onnx-float16": Target("_float16.onnx", "onnx", "float16", export_onnx_float16,
+                           {"weight_type": "float16", "activation_type": "float16", "io_type": "float32",
+                            "converter": "onnxruntime.transformers.float16, keep_io_types"}),
 }
 
 
@@ -161,11 +180,13 @@ def tensor_specs(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     return spec(backend.inputs[0]), spec(backend.outputs[0])
 
 
-def write_description(path: Path, target: Target, base: dict[str, Any]) -> Path:
+def write_description(path: Path, target: Target, base: dict[str, Any], macs: int | None = None) -> Path:
     """Sidecar `<file>.json`: the caller's fields plus format, precision and tensor specs of this file."""
     inp, outp = tensor_specs(path)
     d = {"schema": SCHEMA, **base, "format": target.format, "precision": target.precision, "input": inp, "output": outp,
          "file": path.name}
+    if macs is not None:
+        d["macs"] = int(macs)  # per inference, batch of one: what latency estimates for other CPUs scale by
     if target.scheme:
         d["quantization_scheme"] = dict(target.scheme)
     d.setdefault("name", path.stem)
@@ -173,6 +194,14 @@ def write_description(path: Path, target: Target, base: dict[str, Any]) -> Path:
     side = description_path(path)
     side.write_text(json.dumps(d, indent=2) + "\n")
     return side
+
+
+def _macs(path: Path, done: dict[str, Path]) -> int | None:
+    """MACs from this file's graph, or for ONNX from a .tflite file of the same run (the same network)."""
+    from .macs import tflite_macs
+
+    tflite = path if path.suffix == ".tflite" else next((p for p in done.values() if p.suffix == ".tflite"), None)
+    return tflite_macs(tflite) if tflite else None
 
 
 def check_calibration(calib: np.ndarray, input_shape: tuple) -> np.ndarray:
@@ -207,7 +236,7 @@ def export_all(keras_model: str | Path | Any, calib: np.ndarray, out_dir: str | 
         path = out_dir / f"{stem}{target.suffix}"
         t0 = time.perf_counter()
         target.export(ex, path)
-        write_description(path, target, description)
+        write_description(path, target, description, _macs(path, ex.done))
         ex.done[name] = path
         logger.info("%s: %s (%.1f kB) in %.1f s", name, path, path.stat().st_size / 1e3, time.perf_counter() - t0)
     return dict(ex.done)
