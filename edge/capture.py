@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from .probe import MAX_IMAGE_PIXELS
-from .stoppable import call_until_stopped
+from .stoppable import abandon, call_until_stopped
 
 logger = logging.getLogger(__name__)
 
@@ -239,8 +239,9 @@ class VideoCapture:
         A stop request while the source is still opening returns at once, with the capture ended.
         """
         spec = getattr(self.source, "spec", type(self.source).__name__)
+        # The grace lets FFmpeg's own open timeout (the same video.open_timeout_s) fire first for network streams.
         if not call_until_stopped(self.source.open, self.stop, self.open_timeout_s, f"video source {spec!r}",
-                                  "check that it is reachable, or raise video.open_timeout_s"):
+                                  "check that it is reachable, or raise video.open_timeout_s", grace_s=1.0):
             self.ended.set()
             self.latest.close()
             return self
@@ -318,5 +319,6 @@ class VideoCapture:
             # Still inside a read (a stalled stream): releasing the capture under it could crash in C. The
             # thread is a daemon; the process exits without it.
             logger.warning("video capture did not stop within %.1f s; leaving it to the process exit", timeout)
+            abandon(self._thread)
             return
         self.source.close()

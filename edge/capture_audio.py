@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .stoppable import call_until_stopped
+from .stoppable import abandon, call_until_stopped
 
 logger = logging.getLogger(__name__)
 
@@ -234,6 +234,7 @@ class AudioCapture:
             self._thread.join(timeout)
         if self._thread.is_alive():  # inside a read: closing the stream under it could crash in C
             logger.warning("audio capture did not stop within %.1f s; leaving it to the process exit", timeout)
+            abandon(self._thread)
             return
         self.source.close()
 

@@ -14,6 +14,7 @@ import time
 from . import __version__
 from . import config as config_mod
 from .errors import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, EXIT_UNAVAILABLE, exit_code
+from .stoppable import exit_now_if_abandoned
 
 logger = logging.getLogger("edge")
 
@@ -85,7 +86,7 @@ class StopGuard:
     a model still loading from a slow SD card is C code no signal interrupts, and this ends it.
     """
 
-    GRACE_S = 1.8
+    GRACE_S = 1.5  # well inside 2 s on a loaded machine, where waking the guard and exiting take a while too
 
     def __init__(self) -> None:
         self.phase = "starting"
@@ -152,7 +153,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if cfg.output.publisher == "mqtt":
             publisher = publisher_cls(cfg.mqtt)
         else:  # offline processing of a file waits a little for a slow reader before dropping a result
-            publisher = publisher_cls(wait_s=0.0 if cfg.video.realtime else 0.5, events=cfg.events.stdout)
+            publisher = publisher_cls(wait_s=0.0 if cfg.video.realtime else 0.25, events=cfg.events.stdout)
         guard.phase = "loading the models"
         notifier = Notifier.from_env(watchdog=cfg.service.watchdog)
         pipeline = Pipeline(cfg, publisher, notifier)
@@ -167,6 +168,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     guard.phase = "running the loop"
     code = pipeline.run(stop)
     guard.phase = "exiting"
+    exit_now_if_abandoned(code)  # a source still stuck in C++ must not be met by the interpreter's finalisation
     return code
 
 

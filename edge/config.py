@@ -55,7 +55,7 @@ class AudioConfig:
     buffer_s: float = opt(10.0, "length of the audio ring buffer in seconds", min=1, max=600)
     energy_threshold_db: float = opt(-45.0, "frames quieter than this (dBFS RMS) count as silence", min=-120, max=0)
     min_speech_s: float = opt(0.5, "shortest speech segment that gets a voice emotion", min=0, max=60)
-    # At most 30 s: features of one utterance take ~3.4 MB per second of audio (benchmarks/reports/robustness.md).
+    # At most 30 s: features of one utterance take ~3.6 MB per second of audio (benchmarks/reports/input_memory.md).
     max_utterance_s: float = opt(8.0, "an utterance longer than this is reported and restarted", min=0.5, max=30)
     end_silence_s: float = opt(0.4, "silence that ends an utterance", min=0.05, max=10)
 

@@ -34,9 +34,9 @@ def _digest(secret: bytes) -> str:
     return hmac.new(secret, APP_KEY, hashlib.sha256).hexdigest()[:SUFFIX_HEX]
 
 
-def machine_secret(machine_id_files=MACHINE_ID_FILES, state_dir: str | None = None) -> bytes:
+def machine_secret(machine_id_files=None, state_dir: str | None = None) -> bytes:
     """What identifies this installation: the machine id, else the network MAC, else a random id kept on disk."""
-    for name in machine_id_files:
+    for name in machine_id_files or MACHINE_ID_FILES:
         try:
             text = Path(name).read_text().strip()
         except OSError:

@@ -32,19 +32,22 @@ logger = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg"}
 AUDIO_SUFFIXES = {".wav", ".wave"}
-# A WAV is classified whole: its features take ~3.4 MB per second of audio (benchmarks/reports/robustness.md),
-# so 30 s stays within the 400 MB budget; longer recordings stream through `edge-emotion run --audio FILE`.
+# A WAV is classified whole: its features take ~3.6 MB per second of audio (30 s peaks at 169 MB,
+# benchmarks/reports/input_memory.md), so 30 s stays well within the 400 MB budget; longer recordings stream
+# through `edge-emotion run --audio FILE`.
 MAX_AUDIO_S = 30.0
 # Timeline entries kept per video: one hour at the default 5 analysed frames per second.
 MAX_TIMELINE = 18000
 
 
 def expand(paths: list[str]) -> Iterator[Path]:
-    """Files as given; folders walked recursively for known suffixes, in sorted order."""
+    """Files as given; folders walked recursively for known suffixes, in sorted order (a folder without any
+    is yielded itself, so that it gets its error line)."""
     known = IMAGE_SUFFIXES | VIDEO_SUFFIXES | AUDIO_SUFFIXES
     for p in map(Path, paths):
         if p.is_dir():
-            yield from sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in known)
+            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in known)
+            yield from found or [p]
         else:
             yield p
 

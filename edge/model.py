@@ -8,7 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .backends import open_backend
+from .backends import BackendUnavailable, open_backend
 from .description import DescriptionError, ModelDescription
 
 logger = logging.getLogger(__name__)
@@ -25,7 +25,13 @@ class Model:
                                     "from `edge-convert quantize`, or reinstall edge-emotion for the bundled ones")
         self.path = self._fallback(self.path, backend)
         self.description = ModelDescription.load(self.path)
-        self.backend = open_backend(self.path, backend=backend, threads=threads, providers=providers)
+        try:
+            self.backend = open_backend(self.path, backend=backend, threads=threads, providers=providers)
+        except BackendUnavailable:
+            raise
+        except (ValueError, RuntimeError) as e:  # a damaged file: the runtime's own words name no file
+            raise DescriptionError(f"{self.path}: the model cannot be loaded ({e}); re-export it with "
+                                   "`edge-convert quantize`, or reinstall edge-emotion for a bundled one") from None
         self.labels = self.description.labels
         inp, out = self.backend.inputs[0], self.backend.outputs[0]
         # The interpreter's own quantization is authoritative; the description must agree with it.

@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 POLL_S = 0.1  # longest wait for a frame before checking the other inputs and the stop event
 # Shutdown, all parts together (capture threads, channels, publisher flush): SIGTERM to exit within 2 s, with
 # room for the interpreter's own exit.
-STOP_BUDGET_S = 1.5
+STOP_BUDGET_S = 1.0
 # Polling without video: well under the 0.4 s of silence that ends an utterance, so results come out promptly.
 AUDIO_POLL_S = 0.1
 

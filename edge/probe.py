@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-# Decoding an image costs up to ~9 bytes per pixel at its peak (a progressive JPEG keeps 16-bit coefficients
-# for all 3 components, ~6 B/px, while the 3 B/px BGR output is written; a 16-bit PNG is similar). With the
-# ~150 MB that `infer` holds anyway, 24 megapixels (6000x4000) stay under the 400 MB peak the device budget
-# allows (benchmarks/reports/robustness.md measures it).
+# Decoding an image costs ~6 bytes per pixel at its peak (a progressive JPEG keeps 16-bit coefficients for its
+# components while the BGR output is written; a 16-bit PNG is similar): `infer` on a 24 MP (6000x4000) image
+# peaks at 204 MB, on a 1x1 image at 69 MB (benchmarks/reports/input_memory.md). 24 MP keeps within half the
+# 400 MB budget, leaving room for EXIF rotation copies and a Jetson's larger libraries.
 MAX_IMAGE_PIXELS = 24_000_000
 SNIFF_BYTES = 64
 

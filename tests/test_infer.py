@@ -89,3 +89,19 @@ def test_video_with_its_sound_track():
     assert sum(1 for t in v["timeline"] if t["faces"]) >= 110
     assert v["audio"] is not None  # demo.wav beside demo.mp4 is its sound track
     assert v["fused"]["sources"] == ["face", "voice"]
+
+
+@needs_data
+def test_infer_gates_speech_with_the_audio_section_like_run(tmp_path):
+    """[audio] energy_threshold_db and min_speech_s reach `infer` as they reach the live loop."""
+    strict = tmp_path / "strict.toml"
+    strict.write_text("[audio]\nenergy_threshold_db = -3.0\n")  # louder than any Emo-DB utterance
+    wav = EMODB / "03a01Wa.wav"
+    _, (default,), _ = infer(wav)
+    _, (gated,), _ = infer("--config", strict, wav)
+    assert default["audio"] is not None
+    assert gated["audio"] is None and gated["audio_reason"] == "too quiet"
+    long_min = tmp_path / "long.toml"
+    long_min.write_text("[audio]\nmin_speech_s = 20.0\n")
+    _, (short,), _ = infer("--config", long_min, wav)
+    assert short["audio"] is None and short["audio_reason"] == "too short"

@@ -35,10 +35,13 @@ def face_accuracy(path: Path, data: Path, limit: int | None) -> tuple[float, int
     return _scores(pred, truth)
 
 
-def voice_accuracy(path: Path, data: Path, limit: int | None) -> tuple[float, int, dict[str, float]]:
+def voice_accuracy(path: Path, data: Path, limit: int | None, audio=None) -> tuple[float, int, dict[str, float]]:
+    """`audio`: the [audio] section whose speech gate `run` and `infer` use (default: the defaults)."""
     from edge.audio.voice import VoiceClassifier
+    from edge.channels.base import gate_options
+    from edge.config import AudioConfig
 
-    clf = VoiceClassifier(path)
+    clf = VoiceClassifier(path, **gate_options(audio or AudioConfig()))
     pred, truth = [], []
     for wav, label in emodb_files(data, limit):
         pred.append(clf.classify_file(wav).emotion)  # each file is one utterance; None (no speech) counts as wrong
@@ -53,7 +56,8 @@ def _scores(pred: Sequence[str], truth: Sequence[str]) -> tuple[float, int, dict
     return float(hit.mean()), len(truth), recall
 
 
-def gate(paths: Sequence[str | Path], data: Path, floor: float | None, limit: int | None = None) -> list[dict[str, Any]]:
+def gate(paths: Sequence[str | Path], data: Path, floor: float | None, limit: int | None = None,
+         audio=None) -> list[dict[str, Any]]:
     """One entry per model whose task matches the data; `passed` is False below the floor."""
     kind = data_kind(data)
     models = [a for a in (Artifact.load(p) for p in paths) if a.task == kind]
@@ -64,7 +68,8 @@ def gate(paths: Sequence[str | Path], data: Path, floor: float | None, limit: in
     out = []
     for art in models:
         try:
-            acc, n, recall = evaluate(art.path, data, limit)
+            acc, n, recall = evaluate(art.path, data, limit) if kind == "face" else \
+                evaluate(art.path, data, limit, audio)
         except ValueError as e:  # DataError, an unreadable WAV file, a model that does not match its description
             raise SystemExit(f"edge-bench: {e}") from None
         passed = floor is None or acc >= floor

@@ -58,6 +58,8 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--accuracy", type=Path, metavar="DATA", help="FER2013 CSV (face models, PrivateTest) or Emo-DB folder (voice models)")
     m.add_argument("--min-accuracy", type=_fraction, metavar="X", help=f"exit {EXIT_BELOW_FLOOR} when any evaluated model scores below X")
     m.add_argument("--limit", type=int, help="evaluate only the first N samples of DATA (quick checks)")
+    m.add_argument("--config", type=Path, help="TOML config as for `edge-emotion run`: --accuracy gates speech with "
+                                                "its [audio] energy_threshold_db and min_speech_s")
     _common(m)
 
     p = sub.add_parser("pipeline", help="per-stage latency of the real runtime loop on a source")
@@ -98,6 +100,12 @@ def run_models(args: argparse.Namespace, argv: Sequence[str]) -> tuple[dict[str,
             raise SystemExit(f"edge-bench: {e}") from None
     if args.min_accuracy is not None and args.accuracy is None:
         raise SystemExit("edge-bench: --min-accuracy needs --accuracy DATA (a FER2013 CSV or an Emo-DB folder)")
+    from edge.config import ConfigError, load
+
+    try:
+        audio = load(args.config).audio  # checked before the first (long) case runs, like the paths
+    except ConfigError as e:
+        raise SystemExit(f"edge-bench: {e}") from None
     report = new_report("models", argv, {"threads": args.threads, "min_time_s": args.min_time, "warmup_s": args.warmup,
                                          "backends": args.backend or "all that read the format",
                                          "providers": args.providers})
@@ -110,7 +118,7 @@ def run_models(args: argparse.Namespace, argv: Sequence[str]) -> tuple[dict[str,
     if args.accuracy is not None:
         from .accuracy import gate
 
-        report["accuracy"] = gate(paths, args.accuracy, args.min_accuracy, limit=args.limit)
+        report["accuracy"] = gate(paths, args.accuracy, args.min_accuracy, limit=args.limit, audio=audio)
         if any(not a["passed"] for a in report["accuracy"]):
             status = EXIT_BELOW_FLOOR
     report["duration_s"] = time.perf_counter() - t0

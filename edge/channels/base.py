@@ -28,6 +28,12 @@ def model_options(models) -> dict[str, Any]:
             "providers": models.providers}
 
 
+def gate_options(audio) -> dict[str, Any]:
+    """The speech gate of the [audio] section, as the voice classifier takes it: `run`, `infer` and
+    `edge-bench --accuracy` all build theirs with it, so a file gets the verdict the live loop would give."""
+    return {"energy_threshold_db": audio.energy_threshold_db, "min_speech_s": audio.min_speech_s}
+
+
 class Channel:
     """One modality: built once from the config, then turns its input into its Part every step.
 

@@ -262,23 +262,24 @@ class MqttPublisher(Publisher):
             self._report(f"broker {self.where} refused the connection: {reason_code}{hint}")
             return
         n = self._count("connects")
+        # All of it under the lock: a result `publish` sends meanwhile waits, so it can neither overtake the queued
+        # results nor be followed by this re-publication of an older state (retained: the last one sent wins).
         with self._lock:
             self._connected = True
             self._last_error = ""
             self._broker_max_packet = int(getattr(properties, "MaximumPacketSize", 0) or 0)
             pending = list(self._queue)
             self._queue.clear()
-        logger.info("MQTT: %s %s%s", "connected to" if n == 1 else "reconnected to", self.where,
-                    f", sending {len(pending)} queued results" if pending else "")
-        self._submit(self.topics["status"], b"online", self.cfg.qos_status, True, queue=False)
-        if self.cfg.discovery:
-            for topic, payload in discovery_messages(self.cfg.discovery_prefix, self.device_id, self.topics):
-                self._submit(topic, payload.encode(), self.cfg.qos_status, True, queue=False)
-        with self._lock:  # held so that a newer state from `publish` cannot be overtaken by this older one
+            logger.info("MQTT: %s %s%s", "connected to" if n == 1 else "reconnected to", self.where,
+                        f", sending {len(pending)} queued results" if pending else "")
+            self._submit(self.topics["status"], b"online", self.cfg.qos_status, True, queue=False)
+            if self.cfg.discovery:
+                for topic, payload in discovery_messages(self.cfg.discovery_prefix, self.device_id, self.topics):
+                    self._submit(topic, payload.encode(), self.cfg.qos_status, True, queue=False)
             if self._state_payload is not None:  # a broker restarted without persistence has lost it
                 self._submit(self.topics["state"], self._state_payload, self.cfg.qos_state, True, queue=False)
-        for topic, payload, qos, retain in pending:
-            self._submit(topic, payload, qos, retain, queue=True)
+            for topic, payload, qos, retain in pending:
+                self._submit(topic, payload, qos, retain, queue=True)
 
     def _on_connect_fail(self, client, userdata) -> None:
         # paho calls this inside its `except OSError` block, so the exception is still the one being handled.

@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 QUEUE_LINES = 256  # a few seconds of results at camera rates; a result line is 1-2 kB
 PIPE_BUF = 4096  # POSIX: a write of this many bytes or fewer to a writable pipe does not block
 POLL_S = 0.1  # the writer's longest wait before looking at the shutdown deadline again
+STALL_S = 1.0  # a reader that has not read for this long is reported (once per stall)
 
 
 class StdoutClosed(OSError):
@@ -45,6 +46,8 @@ class StdoutPublisher(Publisher):
         self.failed = 0
         self.dropped = 0
         self.reader_gone = False  # the reading end of a pipe closed (`edge-emotion run | head`): nobody listens
+        self.stalled = False  # the reader has not read for STALL_S (reported once per stall)
+        self.blocked = False  # the writer is waiting for the reader right now (the pipe is full)
         self._lines: collections.deque[bytes] = collections.deque()
         self._cond = threading.Condition()
         self._closing = False
@@ -120,13 +123,24 @@ class StdoutPublisher(Publisher):
     def _write(self, data: bytes) -> bool:
         """Write one line without ever blocking for long; False when writing has to stop."""
         view = memoryview(data)
+        waiting_since = time.monotonic()
+        self.blocked = False
         while view:
             if time.monotonic() > self._deadline:
                 return False
             try:
                 _, ready, _ = select.select([], [self.fd], [], POLL_S)
                 if not ready:
+                    self.blocked = True
+                    if not self.stalled and time.monotonic() - waiting_since > STALL_S:
+                        self.stalled = True
+                        logger.warning("stdout reader has not read for %.0f s; results wait in a queue of %d, then "
+                                       "the oldest are dropped", STALL_S, QUEUE_LINES)
                     continue
+                self.blocked = False
+                if self.stalled:
+                    self.stalled = False
+                    logger.info("stdout reader reads again")
                 view = view[os.write(self.fd, view[:PIPE_BUF]):]
             except BlockingIOError:
                 continue
@@ -147,7 +161,7 @@ class StdoutPublisher(Publisher):
     def stats(self) -> dict[str, Any]:
         with self._cond:
             return {"failed": self.failed, "dropped": self.dropped, "queued": len(self._lines),
-                    "reader_gone": self.reader_gone}
+                    "stalled": self.stalled, "reader_gone": self.reader_gone}
 
     def close(self, timeout: float = 1.0) -> None:
         """Write what is queued within `timeout` seconds; a reader that does not read loses the rest (logged)."""
@@ -159,7 +173,8 @@ class StdoutPublisher(Publisher):
             return
         with self._cond:
             self._closing = True
-            self._deadline = time.monotonic() + timeout
+            # A reader that is not reading now (the pipe is full) will not read the rest in time: do not wait for it.
+            self._deadline = time.monotonic() + (min(timeout, POLL_S) if self.blocked else timeout)
             self._cond.notify_all()
         self._thread.join(timeout + POLL_S)
         with self._cond:
