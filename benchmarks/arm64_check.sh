@@ -5,6 +5,8 @@
 # a Raspberry Pi 4 (A72) and a Pi 5 (A76), compared with this x86 machine's results.
 #
 #   sudo bash benchmarks/arm64_check.sh [--out benchmarks/reports]      (make arm64-check)
+#   ARM64_SUITE=bullseye ARM64_BACKENDS=tflite-runtime ARM64_REF_PYTHON=.venv38/bin/python \
+#     sudo -E bash benchmarks/arm64_check.sh     # tflite-runtime's aarch64 build (a Nano's backend), Python 3.9
 #
 # Needs root, debootstrap and qemu-user-static (Debian packages); the root file system is cached in .arm64/
 # (git-ignored; delete it to start from scratch). Writes arm64_check.md/.json into --out.
@@ -13,8 +15,12 @@ cd "$(dirname "$0")/.."
 OUT=benchmarks/reports
 [ "${1:-}" = "--out" ] && OUT=$2
 CACHE=${ARM64_CACHE:-.arm64}
-ROOTFS=$CACHE/rootfs
-SUITE=bookworm
+SUITE=${ARM64_SUITE:-bookworm}
+ROOTFS=$CACHE/rootfs-$SUITE
+BACKENDS=${ARM64_BACKENDS:-litert onnxruntime}
+EXTRAS=onnx
+case " $BACKENDS " in *" tflite-runtime "*) EXTRAS=onnx,tflite ;; esac
+REPORT=arm64_check$( [ "$SUITE" = bookworm ] || echo "_$SUITE")
 CPUS=${ARM64_CPUS:-cortex-a57 cortex-a72 cortex-a76}
 # 5 steps of the int8 output (1/256): ARM's XNNPACK kernels requantize and round differently from x86's, and the
 # float BlazeFace detector moves a box by a pixel; a label change on these inputs is a failure.
@@ -68,25 +74,30 @@ WHEEL=$(cd build/arm64 && ls edge_emotion-*.whl)
 cp "${PIP_CERT:-/etc/ssl/certs/ca-certificates.crt}" "$ROOTFS/work/ca.crt"
 PIPI="/opt/ee/bin/pip install -q --disable-pip-version-check --cert /work/ca.crt --only-binary=:all:"
 chroot "$ROOTFS" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root /bin/sh -c "[ -x /opt/ee/bin/pip ] || python3 -m venv /opt/ee; \
-  $PIPI --force-reinstall --no-deps /work/$WHEEL && $PIPI '/work/$WHEEL[onnx]'"
+  $PIPI --force-reinstall --no-deps /work/$WHEEL && $PIPI '/work/$WHEEL[$EXTRAS]'"
 t_install=$(now)
 versions=$(chroot "$ROOTFS" /opt/ee/bin/python -c "
 import platform, importlib.metadata as m
-names = ('ai-edge-litert', 'onnxruntime', 'numpy', 'opencv-python-headless')
+names = [n for n in ('ai-edge-litert', 'tflite-runtime', 'onnxruntime', 'numpy', 'opencv-python-headless')
+         if any(d.metadata['Name'].lower().replace('_', '-') == n for d in m.distributions())]
 print('Python ' + platform.python_version() + ' ' + platform.machine() + ', ' + ', '.join(n + ' ' + m.version(n) for n in names))")
 
-# Reference: the same inputs on this machine (the main environment), TFLite and ONNX models.
+# Reference: the same inputs on this machine (the main environment; tflite-runtime: ARM64_REF_PYTHON, e.g. .venv38).
 "$PY" tests/crosscheck.py run --out build/arm64/x86-litert.jsonl
+case " $BACKENDS " in *" tflite-runtime "*)
+  "$PY" tests/crosscheck.py run --python "${ARM64_REF_PYTHON:?set ARM64_REF_PYTHON to a Python with tflite-runtime}" \
+    --out build/arm64/x86-tflite-runtime.jsonl ;; esac
 "$PY" -m edge.cli infer --face-model edge/models/face_int8.onnx --voice-model edge/models/voice_int8.onnx \
   $("$PY" tests/crosscheck.py list) > build/arm64/x86-onnxruntime.jsonl 2>/dev/null
 ONNX_MODELS=$(chroot "$ROOTFS" /opt/ee/bin/python -c 'import edge.paths as p; print(p.MODELS_DIR)')
 lines=()
 status=0
 for cpu in $CPUS; do
-  for backend in litert onnxruntime; do
+  for backend in $BACKENDS; do
     # onnxruntime: the int8 ONNX face and voice models (the Jetson GPU path's files) on its ARM CPU kernels.
     flags=""
     [ $backend = onnxruntime ] && flags="--face-model $ONNX_MODELS/face_int8.onnx --voice-model $ONNX_MODELS/voice_int8.onnx"
+    [ $backend = tflite-runtime ] && flags="--backend tflite-runtime"
     s=$(now)
     chroot "$ROOTFS" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root QEMU_CPU="$cpu" /bin/sh -c \
       "cd /work/inputs && /opt/ee/bin/edge-emotion infer $flags * 2>/dev/null" \
@@ -104,11 +115,15 @@ mkdir -p "$OUT"
 {
   echo "# arm64 check: edge-emotion infer in a Debian $SUITE arm64 root file system under qemu-user-static"
   echo
-  echo "Command: \`sudo bash benchmarks/arm64_check.sh --out $OUT\` (\`make arm64-check\`)"
+  if [ "$SUITE" = bookworm ]; then
+    echo "Command: \`sudo bash benchmarks/arm64_check.sh --out $OUT\` (\`make arm64-check\`)"
+  else
+    echo "Command: \`ARM64_SUITE=$SUITE ARM64_BACKENDS='$BACKENDS' ARM64_REF_PYTHON=${ARM64_REF_PYTHON:-} sudo -E bash benchmarks/arm64_check.sh --out $OUT\`"
+  fi
   echo
   echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) ($(grep -o -w -E 'avx2|avx512f|avx512_vnni|avx_vnni|amx_int8' /proc/cpuinfo | sort -u | xargs)), $(nproc) cores, $(qemu-aarch64-static --version | head -n 1)"
   echo
-  echo "Inside the root file system: $versions, installed with \`pip install --only-binary=:all: edge_emotion-*.whl[onnx]\`."
+  echo "Inside the root file system: $versions, installed with \`pip install --only-binary=:all: edge_emotion-*.whl[$EXTRAS]\`."
   echo
   echo "Inputs: \`python tests/crosscheck.py list\` (one photo per face-photos label, one Emo-DB utterance per emotion)."
   echo "Each result is compared with this x86 machine's (same backend): labels equal, face boxes IoU >= 0.9,"
@@ -125,9 +140,11 @@ mkdir -p "$OUT"
   built=$(cut -d' ' -f1 "$ROOTFS/.ok")
   echo
   echo "From scratch: about $(secs 0 "$(python3 -c "print($built + $t_end - $t_rootfs)")") s (root file system + install + runs),"
-  echo "over CI's 15-minute budget for this check, so it is not in \`make test\`; run \`make arm64-check\` by hand."
-  echo "Not covered: tflite-runtime's aarch64 build (the Jetson Nano's backend on Python 3.8; Debian bookworm has"
-  echo "Python 3.11, for which tflite-runtime has no wheel) - its x86_64 build runs in \`make test-py38\`."
-} > "$OUT/arm64_check.md"
-cat "$OUT/arm64_check.md"
+  echo "over CI's 15-minute budget for this check (root file system times vary with the machine's load), so it is"
+  echo "not in \`make test\`; run it by hand."
+  [ "$SUITE" != bookworm ] || {
+    echo "Not covered here: tflite-runtime's aarch64 build (the Jetson Nano's backend on Python 3.8; bookworm has"
+    echo "Python 3.11, for which tflite-runtime has no wheel): see arm64_check_bullseye.md (Python 3.9)."; }
+} > "$OUT/$REPORT.md"
+cat "$OUT/$REPORT.md"
 exit $status
