@@ -240,12 +240,15 @@ def test_a_frozen_broker_neither_blocks_nor_grows_memory(broker):
         assert time.monotonic() - t0 < 0.5
         stats = pub.stats()
         # 10 unacknowledged (2 x queue_size) wait in paho: the first state message and 9 results; the rest are
-        # dropped and counted
-        assert stats["connected"] and stats["dropped"] == 21, stats
+        # dropped and counted. With paho 2.1 on Python 3.8 one more message is sometimes still held when the broker
+        # freezes (dropped 22 in 1 of 10 runs and 2 of 5 before; likely the status message sent on connect, not yet
+        # acknowledged): then 8 results wait, and they are the first 8.
+        assert stats["connected"] and stats["dropped"] in (21, 22), stats
+        kept = 30 - stats["dropped"]  # 31 messages (a state and 30 results), the first state among the kept
         broker.proc.send_signal(signal.SIGCONT)
-        assert sub.wait_for(lambda: len(sub.on("edge-emotion/test-dev/emotion")) >= 9)
+        assert sub.wait_for(lambda: len(sub.on("edge-emotion/test-dev/emotion")) >= kept)
         time.sleep(0.2)
-        assert [json.loads(m.payload)["frame"] for m in sub.on("edge-emotion/test-dev/emotion")] == list(range(9))
+        assert [json.loads(m.payload)["frame"] for m in sub.on("edge-emotion/test-dev/emotion")] == list(range(kept))
     finally:
         broker.proc.send_signal(signal.SIGCONT)
         pub.close(1.0)
