@@ -114,6 +114,9 @@ def test_default_path_imports_no_tensorflow_librosa_or_mediapipe():
         "for _ in range(20):\n"
         "    p.step(p.video.latest.get(1.0))\n"
         "stop.set()\n"
+        # shut down in order, as run() does: a capture thread still inside OpenCV when the interpreter exits aborts it
+        "p.video.join(timeout=5.0)\n"
+        "[ch.close(timeout=5.0) for ch in p.channels.values()]\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'librosa', 'mediapipe', 'numba', 'scipy', 'torch'))\n"
         "print(heavy)\n"
     )
