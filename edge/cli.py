@@ -100,8 +100,12 @@ class StopGuard:
 
     def _expire(self) -> None:
         time.sleep(self.GRACE_S)
-        logger.warning("still %s %.1f s after the stop request; exiting now", self.phase, self.GRACE_S)
-        logging.shutdown()
+        # Straight to the descriptor: the stuck phase may hold the logging handler's lock (a blocked stderr).
+        try:
+            os.write(2, f"WARNING edge: still {self.phase} {self.GRACE_S:.1f} s after the stop request; "
+                        "exiting now\n".encode())
+        except OSError:
+            pass
         os._exit(EXIT_OK)
 
 

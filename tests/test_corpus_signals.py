@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -113,3 +114,20 @@ def test_sigterm_while_the_mqtt_broker_never_answers(corpus):
         broker.close()
     result = corpus(cr.outcome(code, elapsed, err, ok=(0,)), "signals", "signal:silent-broker")
     assert result == "handled", (code, elapsed, err)
+
+
+def test_the_stop_guard_ends_a_phase_that_overruns(corpus):
+    """The backstop for C code no signal interrupts (a model loading from a slow SD card): exit 1.5 s after SIGTERM."""
+    code = ("import signal, threading, time\n"
+            "from edge.cli import StopGuard\n"
+            "guard = StopGuard()\n"
+            "guard.phase = 'loading the models'\n"
+            "signal.signal(signal.SIGTERM, lambda *a: guard.arm())\n"
+            "print('ready', flush=True)\n"
+            "time.sleep(30)  # the stuck phase\n")
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         cwd=cr.ROOT)
+    assert p.stdout.readline().strip() == "ready"
+    code_, elapsed, err = cr.stop(p)
+    result = corpus(cr.outcome(code_, elapsed, err, ok=(0,)), "signals", "signal:guard-ends-a-stuck-phase")
+    assert result == "handled" and "still loading the models 1.5 s after the stop request" in err, (code_, err)
