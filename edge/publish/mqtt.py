@@ -162,7 +162,9 @@ class MqttPublisher(Publisher):
         # shutdown may take; the thread is a daemon, so wait for it only as long as the caller allows.
         stopper = threading.Thread(target=self.client.loop_stop, name="mqtt-stop", daemon=True)
         stopper.start()
-        stopper.join(max(deadline - time.monotonic(), 0.1))
+        # Not connected, there is nothing left to send: paho's thread, asleep in its reconnect back-off (up to 1 s
+        # per nap), is left to the process exit instead of eating the rest of the shutdown budget.
+        stopper.join(max(deadline - time.monotonic(), 0.1) if connected else 0.1)
 
     # --- internals ---------------------------------------------------------------------------------------
 
