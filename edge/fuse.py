@@ -2,9 +2,11 @@
 
 Label mapping onto FUSED_LABELS (angry, disgust, fear, happy, sad, surprise, neutral, bored):
 face and voice share angry, disgust, fear, happy, sad and neutral by name; `surprise`
-exists only for faces and `bored` only for voice, so each modality gives 0 to the label
-it cannot see. A modality that is absent (no face, no recent speech) drops out and the
-remaining weights are renormalised to sum to 1.
+exists only for faces and `bored` only for voice. A modality has no say on a label it
+cannot express (NaN in its fused vector): each label is the weighted mean over the
+modalities that can express it, so a voice result neither votes for nor against the
+face's surprise. A modality that is absent (no face, no recent speech) drops out and the
+remaining weights are renormalised.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ _INDEX = {label: i for i, label in enumerate(FUSED_LABELS)}
 
 
 def to_fused(probs: Sequence[float] | np.ndarray, labels: Sequence[str]) -> np.ndarray:
-    """A model's probabilities over its own labels -> a vector over FUSED_LABELS."""
-    out = np.zeros(len(FUSED_LABELS), np.float32)
+    """A model's probabilities over its own labels -> a vector over FUSED_LABELS, NaN where it has no label."""
+    out = np.full(len(FUSED_LABELS), np.nan, np.float32)
     for p, label in zip(probs, labels):
         if label not in _INDEX:
             raise ValueError(f"label {label!r} is not in the fused label set {FUSED_LABELS}")
-        out[_INDEX[label]] += float(p)
+        i = _INDEX[label]
+        out[i] = float(p) + (0.0 if np.isnan(out[i]) else out[i])
     return out
 
 
@@ -47,7 +50,7 @@ class Fused:
 
 
 class Fuser:
-    """Weighted sum of the channels present, then exponential smoothing over time."""
+    """Per label, the weighted mean of the channels present that can express it; then exponential smoothing."""
 
     WEIGHT_SUFFIX = "_weight"  # fusion.<channel>_weight
 
@@ -68,16 +71,20 @@ class Fuser:
         return cls(weights, fusion.smoothing if smooth else 0.0)
 
     def combine(self, parts: Mapping[str, np.ndarray | None]) -> tuple[np.ndarray | None, tuple[str, ...]]:
-        """Weighted, renormalised sum of the present modalities, without smoothing."""
+        """Per label, the weighted mean over the present channels that can express it; renormalised, unsmoothed."""
         unknown = [name for name in parts if name not in self.weights]
         if unknown:
             raise ValueError(f"no fusion weight for channel {unknown[0]!r}: add fusion.{unknown[0]}{self.WEIGHT_SUFFIX}")
         present = [(name, p) for name, p in parts.items() if p is not None and self.weights[name] > 0]
-        total = sum(self.weights[name] for name, _ in present)
-        if not present or total <= 0:
+        if not present:
             return None, ()
-        mix = sum(self.weights[name] / total * p for name, p in present)
-        return mix / max(float(mix.sum()), 1e-9), tuple(name for name, _ in present)
+        probs = np.stack([p for _, p in present]).astype(np.float64)
+        weights = np.array([self.weights[name] for name, _ in present])[:, None]
+        can = ~np.isnan(probs)  # which channel can express which label
+        num = (np.where(can, probs, 0.0) * weights).sum(axis=0)
+        den = (can * weights).sum(axis=0)
+        mix = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+        return (mix / max(float(mix.sum()), 1e-9)).astype(np.float32), tuple(name for name, _ in present)
 
     def update(self, parts: Mapping[str, np.ndarray | None]) -> Fused:
         """Fuse this step's modalities into the smoothed estimate; nothing present resets it."""

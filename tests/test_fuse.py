@@ -12,15 +12,17 @@ def onehot(labels, name):
     return v
 
 
-def test_label_mapping_keeps_shared_labels_and_zeroes_missing_ones():
+def test_label_mapping_keeps_shared_labels_and_marks_missing_ones():
     face = to_fused(onehot(FACE_LABELS, "surprise"), FACE_LABELS)
     voice = to_fused(onehot(VOICE_LABELS, "bored"), VOICE_LABELS)
-    assert FUSED_LABELS[int(np.argmax(face))] == "surprise"
-    assert FUSED_LABELS[int(np.argmax(voice))] == "bored"
+    assert FUSED_LABELS[int(np.nanargmax(face))] == "surprise"
+    assert FUSED_LABELS[int(np.nanargmax(voice))] == "bored"
+    # a modality cannot express the other's own label: NaN, not a probability of 0
+    assert np.isnan(face[FUSED_LABELS.index("bored")]) and np.isnan(voice[FUSED_LABELS.index("surprise")])
     # every shared label lands on the same fused index from both sides
     for label in set(FACE_LABELS) & set(VOICE_LABELS):
-        assert np.argmax(to_fused(onehot(FACE_LABELS, label), FACE_LABELS)) == \
-            np.argmax(to_fused(onehot(VOICE_LABELS, label), VOICE_LABELS)) == FUSED_LABELS.index(label)
+        assert np.nanargmax(to_fused(onehot(FACE_LABELS, label), FACE_LABELS)) == \
+            np.nanargmax(to_fused(onehot(VOICE_LABELS, label), VOICE_LABELS)) == FUSED_LABELS.index(label)
 
 
 def test_unknown_label_is_refused():
@@ -61,6 +63,19 @@ def test_weighted_sum_with_default_weights():
     assert fused.probs[FUSED_LABELS.index("sad")] == pytest.approx(0.375)
     assert fused.emotion == "happy" and fused.sources == ("face", "voice")
     assert fused.probs.sum() == pytest.approx(1.0)
+
+
+def test_the_voice_neither_votes_for_nor_against_the_faces_surprise():
+    fuser = defaults()
+    face = np.array([0.0, 0.0, 0.0, 0.2, 0.0, 0.5, 0.3], np.float32)  # surprise 0.5, neutral 0.3, happy 0.2
+    voice = np.array([0.0, 0.0, 0.0, 0.0, 0.6, 0.4, 0.0], np.float32)  # happy 0.6, sad 0.4 (VOICE_LABELS order)
+    fused = fuser.update({"face": to_fused(face, FACE_LABELS), "voice": to_fused(voice, VOICE_LABELS)})
+    # Surprise keeps the face's 0.5 (only the face can say it); happy is (0.5 * 0.2 + 0.3 * 0.6) / 0.8 = 0.35.
+    # Counting the voice as a 0 for surprise would give surprise 0.3125 and let happy (0.35) win.
+    raw = {"surprise": 0.5, "happy": 0.35, "neutral": 0.1875, "sad": 0.15}
+    for label, v in raw.items():
+        assert fused.probs[FUSED_LABELS.index(label)] == pytest.approx(v / sum(raw.values()), abs=1e-6)
+    assert fused.emotion == "surprise" and fused.probs[FUSED_LABELS.index("bored")] == 0.0
 
 
 def test_absent_modality_renormalises_to_the_other():
