@@ -15,7 +15,6 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -26,23 +25,11 @@ sys.path.insert(0, str(ROOT))
 from edge.audio.resample import resample  # noqa: E402
 from edge.audio.voice import VoiceClassifier  # noqa: E402
 from edge.audio.wav import read_wav, to_mono  # noqa: E402
-from edge.bench.stats import summarize  # noqa: E402
+from edge.bench.stats import summarize, timed  # noqa: E402
 from edge.bench.system import isa_line, system_info  # noqa: E402
 from edge.paths import MODELS_DIR  # noqa: E402
 
 SPEECH = ROOT.parent / "shared" / "datasets" / "emodb" / "wav" / "03a01Wa.wav"
-
-
-def timed(fn, seconds: float, warmup: int = 20) -> list[float]:
-    """Warm up, then run for at least `seconds`; per-call milliseconds."""
-    for _ in range(warmup):
-        fn()
-    out, end = [], time.perf_counter() + seconds
-    while time.perf_counter() < end or len(out) < 50:
-        t = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t) * 1e3)
-    return out
 
 
 def main() -> int:

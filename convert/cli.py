@@ -13,8 +13,10 @@ import sys
 COMMANDS = {
     "train-face": ("convert.train_face", "train the face-expression model on FER2013"),
     "train-audio": ("convert.train_audio", "train the Emo-DB voice model, leave-one-speaker-out, then on all speakers"),
+    "train-text": ("convert.train_text", "train the GoEmotions text model (Ekman grouping onto the face labels)"),
     "quantize": ("convert.quantize_cli", "Keras model -> TFLite/ONNX float32 and int8, with descriptions"),
     "validate-voice": ("convert.voice_report", "voice model: LOSO report and shipped artifacts run through edge/"),
+    "validate-text": ("convert.validate_text", "text model: GoEmotions test and our own sentences through edge/"),
     "validate": ("convert.validate", "evaluate model artifacts through edge/ and write the report"),
     "macs": ("convert.macs", "count each model's multiply-accumulates per inference into its sidecar"),
     "demo-clip": ("convert.demo_clip", "build the bundled demo clip (edge/sample/) from face-photos and Emo-DB"),

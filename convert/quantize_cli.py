@@ -13,9 +13,10 @@ logger = logging.getLogger(__name__)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--task", choices=("face",), default="face", help="which model family (sets data, labels, preprocessing)")
-    p.add_argument("--model", required=True, help="trained .keras model (train-face writes OUT/face.keras)")
-    p.add_argument("--data", required=True, help="training data, for the calibration set")
+    p.add_argument("--task", choices=("face", "text"), default="face", help="which model family (sets data, labels, preprocessing)")
+    p.add_argument("--model", required=True, help="trained .keras model (train-face writes OUT/face.keras, train-text "
+                                                  "OUT/text.keras with its vocabulary beside it)")
+    p.add_argument("--data", required=True, help="training data, for the calibration set (text: the GoEmotions folder)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--stem", default=None, help="file name stem (default: the task name)")
     p.add_argument("--calib", type=int, default=1000, help=f"calibration samples from Training (at least {MIN_CALIBRATION})")
@@ -26,18 +27,36 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--metrics", default=None, help="JSON file whose content goes into each description's `metrics`")
 
 
-def run(args: argparse.Namespace) -> int:
-    import keras
-
+def _face(args: argparse.Namespace, model, metrics):
     from . import face_task
     from .face_models import mirror_average
 
-    model = keras.saving.load_model(args.model, compile=False)
     if args.mirror_average:
         model = mirror_average(model)
-    calib = face_task.calibration(args.data, args.calib)
+    return model, face_task.calibration(args.data, args.calib), face_task.description(args.version,
+                                                                                        args.mirror_average, metrics)
+
+
+def _text(args: argparse.Namespace, model, metrics):
+    """The vocabulary travels with the model: copied into --out, its name and checksum in every description."""
+    import shutil
+
+    from . import text_task
+
+    folder = Path(args.model).parent
+    vec = text_task.load_vectoriser(folder)
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(folder / vec.spec.vocabulary, Path(args.out) / vec.spec.vocabulary)
+    return model, text_task.calibration(args.data, folder, args.calib), text_task.description(vec.spec, args.version,
+                                                                                            metrics)
+
+
+def run(args: argparse.Namespace) -> int:
+    import keras
+
+    model = keras.saving.load_model(args.model, compile=False)
     metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else None
-    desc = face_task.description(args.version, args.mirror_average, metrics)
+    model, calib, desc = {"face": _face, "text": _text}[args.task](args, model, metrics)
     paths = export_all(model, calib, args.out, args.stem or args.task, desc, tuple(args.targets))
     for target, path in paths.items():
         print(f"{target}: {path}")

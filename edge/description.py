@@ -13,7 +13,7 @@ from typing import Any
 
 SCHEMA = "edge-emotion/model/1"
 REQUIRED = ("schema", "name", "task", "version", "format", "precision", "labels", "input", "output", "preprocess")
-TASKS = ("face", "voice", "face-detection")
+TASKS = ("face", "voice", "text", "face-detection")
 
 
 class DescriptionError(ValueError):

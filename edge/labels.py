@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 # FER2013 class order (its `emotion` column 0..6); every face model uses it.
 FACE_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
@@ -14,3 +16,15 @@ EMODB_LETTERS = {"W": "angry", "L": "bored", "E": "disgust", "A": "fear", "F": "
 # Fusion works over the union of both sets; face labels first, so a face-only
 # result reads the same as the face model's own output.
 FUSED_LABELS = FACE_LABELS + ("bored",)
+
+
+class LabelledProbs:
+    """`emotion` and `confidence` of a result that holds `probs` (None when it gives no emotion) over `labels`."""
+
+    @property
+    def emotion(self) -> str | None:
+        return None if self.probs is None else self.labels[int(np.argmax(self.probs))]
+
+    @property
+    def confidence(self) -> float:
+        return 0.0 if self.probs is None else float(np.max(self.probs))

@@ -10,6 +10,7 @@ SAMPLE_DIR = PACKAGE_DIR / "sample"
 
 FACE_MODEL = MODELS_DIR / "face_int8.tflite"
 VOICE_MODEL = MODELS_DIR / "voice_int8.tflite"
+TEXT_MODEL = MODELS_DIR / "text_int8.tflite"
 SAMPLE_VIDEO = SAMPLE_DIR / "demo.mp4"
 SAMPLE_AUDIO = SAMPLE_DIR / "demo.wav"
 

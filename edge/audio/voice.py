@@ -10,6 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..labels import LabelledProbs
 from ..model import Model
 from .features import FEATURE_SET, FeatureSpec, utterance_windows
 from .normalise import RunningNorm
@@ -23,7 +24,7 @@ SILENCE_MARGIN_DB = 15.0  # blocks this far under the speech threshold are silen
 
 
 @dataclass(frozen=True)
-class VoiceResult:
+class VoiceResult(LabelledProbs):
     """One utterance's voice emotion, or probs None and the reason no emotion was given."""
 
     probs: np.ndarray | None
@@ -34,14 +35,6 @@ class VoiceResult:
     level_db: float = -100.0  # loudest 10 ms block, dBFS RMS
     windows: int = 0
     timing_ms: dict = field(default_factory=dict, compare=False)  # "features", "classify"
-
-    @property
-    def emotion(self) -> str | None:
-        return None if self.probs is None else self.labels[int(np.argmax(self.probs))]
-
-    @property
-    def confidence(self) -> float:
-        return 0.0 if self.probs is None else float(np.max(self.probs))
 
     def to_dict(self) -> dict:
         d = {"start_s": round(self.start_s, 3), "duration_s": round(self.duration_s, 3),

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+import time
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
 PERCENTILES = (50, 90, 95, 99)
 IDENTIFIERS = ("threads",)  # numeric, but they name the case rather than measure it
+
+
+def timed(fn: Callable[[], Any], seconds: float, warmup: int = 20, min_runs: int = 50) -> list[float]:
+    """Warm up, then call `fn` for at least `seconds` and `min_runs` times; per-call milliseconds."""
+    for _ in range(warmup):
+        fn()
+    out, end = [], time.perf_counter() + seconds
+    while time.perf_counter() < end or len(out) < min_runs:
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1e3)
+    return out
 
 
 def summarize(samples_ms: Sequence[float]) -> dict[str, float]:

@@ -1,0 +1,259 @@
+"""`edge-convert train-text`: the GoEmotions text model (Ekman grouping onto the face labels).
+
+A bag of word unigrams and bigrams (tf-idf, edge/text/features.py: the device computes the same vector),
+one hidden layer, softmax over the 7 face labels. Multi-label rows train towards their labels shared
+equally. Selection on dev macro-F1; then one additive offset per class on the logits, chosen on dev to
+raise macro-F1 (rare classes such as disgust gain), is folded into the last layer's bias.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from edge.labels import FACE_LABELS
+
+from .goemotions import grouping, load
+from .text_task import build_vocabulary, load_vectoriser, multilabel_scores, vectors
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "goemotions"
+MODEL_FILE = "text.keras"  # best on dev (with the offsets folded in), what `quantize --task text` takes
+BEST_RAW_FILE = "best_raw.keras"  # a member's best epoch, before folding and offsets
+CHECKPOINT_FILE = "checkpoint.keras"
+STATE_FILE = "state.json"
+OFFSET_GRID = np.linspace(-2.0, 2.0, 41)  # logit offsets tried per class (0.1 steps)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", default=str(DEFAULT_DATA), help="GoEmotions folder (labels.txt, train/dev/test.tsv)")
+    p.add_argument("--out", required=True, help="output folder (model, vocabulary, spec, summary)")
+    p.add_argument("--vocab-size", type=int, default=16384, help="most frequent n-grams kept (the model's input width)")
+    p.add_argument("--min-df", type=int, default=2, help="an n-gram must occur in this many training comments")
+    p.add_argument("--ngram-max", type=int, default=2, help="1: words only, 2: words and word pairs")
+    p.add_argument("--max-tokens", type=int, default=64, help="tokens read per text (longer ones are cut)")
+    p.add_argument("--prefix-chars", type=int, default=0, help="also word-prefix features of this many letters (0: none)")
+    p.add_argument("--class-weight", action="store_true", help="weight rows by inverse label frequency (rare labels "
+                                                                "such as disgust count more)")
+    p.add_argument("--hidden", type=int, default=64, help="units of the hidden layer")
+    p.add_argument("--dropout-in", type=float, default=0.3, help="dropout on the input features (n-gram dropout)")
+    p.add_argument("--dropout", type=float, default=0.5, help="dropout after the hidden layer")
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW decoupled weight decay")
+    p.add_argument("--patience", type=int, default=4, help="stop after this many epochs without a better dev macro-F1")
+    p.add_argument("--ensemble", type=int, default=1, help="train this many members (seeds SEED, SEED+1, ...) and "
+                                                          "fold them into one model averaging their logits")
+    p.add_argument("--fine", action="store_true", help="train on the 28 GoEmotions categories (finer supervision); "
+                                                        "the shipped graph sums them into the 7 face labels")
+    p.add_argument("--no-offsets", action="store_true", help="skip the per-class logit offsets tuned on dev")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoints in OUT (each member's)")
+    p.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2))
+
+
+def build_model(size: int, hidden: int, dropout_in: float, dropout: float, classes: int = len(FACE_LABELS)):
+    """Input -> dropout -> hidden (ReLU) -> dropout -> logits -> softmax over `classes` (7 labels or 28 categories)."""
+    import keras
+
+    inp = keras.Input((size,), name="input")
+    x = keras.layers.Dropout(dropout_in)(inp)
+    x = keras.layers.Dense(hidden, activation="relu", name="hidden")(x)
+    x = keras.layers.Dropout(dropout)(x)
+    logits = keras.layers.Dense(classes, name="logits")(x)
+    return keras.Model(inp, keras.layers.Softmax(name="probs")(logits), name="text_mlp")
+
+
+def with_grouping(model, group: np.ndarray):
+    """The shipped graph of a category model: its softmax over the 28 categories summed into the 7 face labels
+    by a fixed (28, 7) 0/1 layer, so the device gets probabilities over its labels."""
+    import keras
+
+    layer = keras.layers.Dense(group.shape[1], use_bias=False, trainable=False, name="group")
+    out = layer(model.output)
+    layer.set_weights([group])
+    return keras.Model(model.inputs, out, name=model.name)
+
+
+def face_probs(logits: np.ndarray, group: np.ndarray | None) -> np.ndarray:
+    """Logits -> scores over the face labels whose arg-max is the device's answer (softmax, grouped)."""
+    if group is None:
+        return logits
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return (e / e.sum(axis=1, keepdims=True)) @ group
+
+
+def batches(x, y: np.ndarray, batch_size: int, seed: int, class_weight: np.ndarray | None = None):
+    """Shuffled dense batches from the sparse training matrix; targets share each row's labels equally."""
+    import keras
+
+    target = y / y.sum(axis=1, keepdims=True)
+    # A row's weight: its labels' class weights, shared like the target.
+    weight = None if class_weight is None else (target @ class_weight).astype(np.float32)
+
+    class Texts(keras.utils.PyDataset):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rng = np.random.default_rng(seed)
+            self.order = self.rng.permutation(x.shape[0])
+
+        def __len__(self) -> int:
+            return math.ceil(x.shape[0] / batch_size)
+
+        def __getitem__(self, i: int):
+            idx = np.sort(self.order[i * batch_size:(i + 1) * batch_size])
+            if weight is None:
+                return x[idx].toarray(), target[idx]
+            return x[idx].toarray(), target[idx], weight[idx]
+
+        def on_epoch_end(self) -> None:
+            self.order = self.rng.permutation(x.shape[0])
+
+    return Texts()
+
+
+def tune_offsets(logits: np.ndarray, y: np.ndarray, group: np.ndarray | None, rounds: int = 3) -> np.ndarray:
+    """Per-face-label additive logit offsets (a category takes its label's) that raise dev macro-F1, by
+    coordinate ascent over OFFSET_GRID."""
+    spread = np.eye(y.shape[1], dtype=np.float32) if group is None else group  # face-label offset -> each logit
+
+    def score(off: np.ndarray) -> float:
+        return multilabel_scores(y, face_probs(logits + spread @ off, group))["macro_f1"]
+
+    off = np.zeros(y.shape[1], np.float32)
+    best = score(off)
+    for _ in range(rounds):
+        for c in range(len(off)):
+            for v in OFFSET_GRID:
+                trial = off.copy()
+                trial[c] = v
+                f = score(trial)
+                if f > best + 1e-6:
+                    best, off = f, trial
+    return off
+
+
+def _logits(model, x: np.ndarray) -> np.ndarray:
+    """Pre-softmax outputs (the offsets are tuned on these)."""
+    import keras
+
+    return keras.Model(model.inputs, model.get_layer("logits").output).predict(x, batch_size=512, verbose=0)
+
+
+def fold(members: list, size: int, args: argparse.Namespace, classes: int):
+    """K trained members -> one model whose logits are the mean of theirs (hidden layers side by side)."""
+    if len(members) == 1:
+        return members[0]
+    model = build_model(size, args.hidden * len(members), args.dropout_in, args.dropout, classes)
+    hidden = [m.get_layer("hidden").get_weights() for m in members]
+    logits = [m.get_layer("logits").get_weights() for m in members]
+    model.get_layer("hidden").set_weights([np.concatenate([w for w, _ in hidden], 1),
+                                           np.concatenate([b for _, b in hidden])])
+    model.get_layer("logits").set_weights([np.concatenate([w for w, _ in logits], 0) / len(members),
+                                           np.mean([b for _, b in logits], axis=0)])
+    return model
+
+
+def train_member(args: argparse.Namespace, folder: Path, seed: int, vec, x_train, y_train: np.ndarray, x_dev,
+                 y_dev: np.ndarray, class_weight: np.ndarray | None, group: np.ndarray | None):
+    """One model, selected on dev macro-F1, checkpointed each epoch into `folder`; `--resume` continues it."""
+    import keras
+
+    folder.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(seed)
+    state = {"epoch": 0, "best": -1.0, "best_epoch": 0, "history": [], "done": False}
+    if args.resume and (folder / STATE_FILE).is_file():
+        state = json.loads((folder / STATE_FILE).read_text())
+        model = keras.saving.load_model(folder / CHECKPOINT_FILE)
+        logger.info("%s: resuming after epoch %d (best dev macro-F1 %.4f)", folder, state["epoch"], state["best"])
+    else:
+        model = build_model(vec.spec.size, args.hidden, args.dropout_in, args.dropout, y_train.shape[1])
+        model.compile(keras.optimizers.AdamW(args.lr, weight_decay=args.weight_decay),
+                      keras.losses.CategoricalCrossentropy())
+    logger.info("%s (seed %d): %d parameters", model.name, seed, model.count_params())
+
+    class Select(keras.callbacks.Callback):
+        """Dev macro-F1 after each epoch: keep the best model, checkpoint, stop when it stops improving."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            p = model.predict(x_dev, batch_size=512, verbose=0)
+            f = multilabel_scores(y_dev, p if group is None else p @ group)
+            state["history"].append({"epoch": epoch + 1, "loss": float((logs or {}).get("loss", 0.0)),
+                                     "dev_macro_f1": f["macro_f1"], "dev_accuracy_single": f["accuracy_single"]})
+            if f["macro_f1"] > state["best"]:
+                state.update(best=f["macro_f1"], best_epoch=epoch + 1)
+                model.save(folder / BEST_RAW_FILE)
+            state["epoch"] = epoch + 1
+            if epoch + 1 - state["best_epoch"] >= args.patience or epoch + 1 >= args.epochs:
+                state["done"] = True
+                self.model.stop_training = True
+            model.save(folder / CHECKPOINT_FILE)
+            (folder / STATE_FILE).write_text(json.dumps(state))
+            logger.info("epoch %d: loss %.4f, dev macro-F1 %.4f, single-label accuracy %.4f (best %.4f, epoch %d)",
+                        epoch + 1, state["history"][-1]["loss"], f["macro_f1"], f["accuracy_single"], state["best"],
+                        state["best_epoch"])
+
+    if not state["done"]:
+        model.fit(batches(x_train, y_train, args.batch_size, seed + state["epoch"], class_weight), epochs=args.epochs,
+                  initial_epoch=state["epoch"], callbacks=[Select()], verbose=args.verbose)
+    return keras.saving.load_model(folder / BEST_RAW_FILE, compile=False), state
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    data = load(args.data)
+    train, dev, test = data["train"], data["dev"], data["test"]
+    t0 = time.perf_counter()
+    if args.resume:
+        vec = load_vectoriser(out)
+    else:
+        vec = build_vocabulary(train, out, args.ngram_max, args.min_df, args.vocab_size, args.max_tokens,
+                               args.prefix_chars)
+    x_train, x_dev, x_test = vectors(vec, train.texts, sparse=True), vectors(vec, dev.texts), vectors(vec, test.texts)
+    logger.info("vocabulary %d n-grams, vectors in %.1f s; %d train / %d dev / %d test comments", vec.spec.size,
+                time.perf_counter() - t0, len(train), len(dev), len(test))
+    class_weight = None
+    if args.class_weight:
+        share = (train.fine if args.fine else train.y).sum(axis=0)
+        share = share / share.sum()
+        class_weight = (1.0 / (len(share) * share)) ** 0.5  # square root: full inverse weights overshoot on disgust
+    group = grouping(args.data) if args.fine else None
+    y_train = train.fine if args.fine else train.y
+    members, states = [], []
+    for k in range(args.ensemble):
+        folder = out if args.ensemble == 1 else out / f"member{k}"
+        m, st = train_member(args, folder, args.seed + k, vec, x_train, y_train, x_dev, dev.y, class_weight, group)
+        members.append(m)
+        states.append(st)
+    best = fold(members, vec.spec.size, args, y_train.shape[1])
+    dev_logits = _logits(best, x_dev)
+    dev_raw = multilabel_scores(dev.y, face_probs(dev_logits, group))
+    offsets = np.zeros(len(FACE_LABELS), np.float32)
+    if not args.no_offsets:
+        offsets = tune_offsets(dev_logits, dev.y, group)
+        layer = best.get_layer("logits")
+        kernel, bias = layer.get_weights()
+        layer.set_weights([kernel, bias + (offsets if group is None else group @ offsets)])
+    if group is not None:
+        best = with_grouping(best, group)
+    best.save(out / MODEL_FILE)
+    dev_m = multilabel_scores(dev.y, best.predict(x_dev, batch_size=512, verbose=0))
+    test_m = multilabel_scores(test.y, best.predict(x_test, batch_size=512, verbose=0))
+    summary = {"params": int(best.count_params()), "vocabulary": vec.spec.to_dict(),
+               "members": [{"best_epoch": st["best_epoch"], "epochs_run": st["epoch"], "dev_macro_f1": st["best"],
+                            "history": st["history"]} for st in states], "offsets": {l: float(o) for l, o in zip(FACE_LABELS, offsets)},
+               "dev_before_offsets": dev_raw, "dev": dev_m, "test_keras_float": test_m,
+               "args": {k: v for k, v in vars(args).items() if k != "func"}}
+    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    logger.info("%s: dev macro-F1 %.4f (%.4f before offsets); test macro-F1 %.4f, single-label accuracy %.4f",
+                out / MODEL_FILE, dev_m["macro_f1"], dev_raw["macro_f1"], test_m["macro_f1"], test_m["accuracy_single"])
+    return 0

@@ -1,0 +1,104 @@
+"""Text emotion on the device: checks on the input, the vocabulary's vector, the int8 model."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..labels import LabelledProbs
+from ..model import Model
+from .features import TextSpec, Vectoriser, tokens
+from .language import is_english
+
+# Bytes that never occur in text; a payload holding them (or many other control characters) is binary.
+_BINARY = {0x00}
+MAX_CONTROL_SHARE = 0.1
+
+
+class TextInputError(ValueError):
+    """Input that is not text at all (binary, not UTF-8, empty): no result, a reason."""
+
+
+def decode(data: bytes) -> str:
+    """Bytes from a file, a socket or MQTT -> text; binary and non-UTF-8 input raise TextInputError naming it."""
+    if any(b in _BINARY for b in data[:4096]):
+        raise TextInputError("binary data, not text (it holds NUL bytes)")
+    try:
+        text = data.decode("utf-8-sig")  # a BOM from Windows editors is not part of the text
+    except UnicodeDecodeError as e:
+        raise TextInputError(f"not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); "
+                             "convert it first, e.g. iconv -f latin1 -t utf-8") from None
+    return text
+
+
+def check(text: str) -> str:
+    """Refuse what is not text: empty or mostly control characters."""
+    stripped = text.strip()
+    if not stripped:
+        raise TextInputError("empty text")
+    control = sum(1 for ch in stripped if unicodedata.category(ch) in ("Cc", "Cs", "Co") and ch not in "\t\n\r")
+    if control > MAX_CONTROL_SHARE * len(stripped):
+        raise TextInputError(f"binary data, not text ({control} control characters in {len(stripped)})")
+    return stripped
+
+
+@dataclass(frozen=True)
+class TextResult(LabelledProbs):
+    """One text's emotion, or probs None and the reason none was given."""
+
+    probs: np.ndarray | None
+    reason: str | None
+    labels: tuple[str, ...]
+    tokens: int = 0  # tokens read (after truncation)
+    truncated: bool = False  # the text was longer than the model reads; only its start was classified
+    language_supported: bool = True
+
+    def to_dict(self) -> dict:
+        d: dict = {"emotion": self.emotion}
+        if self.probs is None:
+            d["reason"] = self.reason
+        else:
+            d["confidence"] = round(self.confidence, 4)
+            d["probs"] = {l: round(float(p), 4) for l, p in zip(self.labels, self.probs)}
+        d.update(tokens=self.tokens, truncated=self.truncated, language_supported=self.language_supported)
+        return d
+
+
+class TextClassifier:
+    """Loads the text model and its vocabulary once; turns a text into probabilities over its labels."""
+
+    def __init__(self, path: str | Path, backend: str | None = None, threads: int = 1,
+                 providers: Sequence[str] | None = None, max_chars: int = 2000) -> None:
+        self.model = Model(path, backend=backend, threads=threads, providers=providers)
+        d = self.model.description
+        if d.task != "text":
+            raise ValueError(f"{path}: task is {d.task!r}, not a text model")
+        self.labels = d.labels
+        self.spec = TextSpec.from_dict(d.preprocess)
+        self.vectoriser = Vectoriser.load(self.spec, self.model.path.parent)
+        if self.model.input_shape[-1] != self.spec.size:
+            raise ValueError(f"{path}: the model takes {self.model.input_shape[-1]} features, its vocabulary has "
+                             f"{self.spec.size}; re-run `edge-convert train-text`")
+        self.max_chars = max_chars
+
+    def classify(self, text: str) -> TextResult:
+        """A text (any length) -> its TextResult; TextInputError for what is not text."""
+        text = check(text)
+        cut = len(text) > self.max_chars
+        toks = tokens(text[:self.max_chars])
+        cut = cut or len(toks) > self.spec.max_tokens
+        toks = toks[:self.spec.max_tokens]
+        base = dict(labels=self.labels, tokens=len(toks), truncated=cut)
+        words = [t for t in toks if t[0].isalpha()]
+        if not words:
+            return TextResult(None, "no words", **base)
+        english, looks_like = is_english(text[:self.max_chars], toks)
+        if not english:
+            return TextResult(None, f"language not supported ({looks_like}; the text model reads English only)",
+                              language_supported=False, **base)
+        x = self.vectoriser.vector(toks)[None, :]
+        return TextResult(self.model.predict(x)[0], None, **base)
