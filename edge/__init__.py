@@ -1,4 +1,4 @@
-"""edge-emotion: face and voice emotion recognition on the device."""
+"""edge-emotion: face, voice and text emotion recognition on the device."""
 
 from __future__ import annotations
 

@@ -29,6 +29,7 @@ OVERRIDES = {
     "--threads": ("models.threads", int, "threads per model"),
     "--face-model": ("models.face", str, "face model file (.tflite/.onnx with its .json sidecar)"),
     "--voice-model": ("models.voice", str, "voice model file"),
+    "--text-model": ("models.text", str, "text model file (its vocabulary beside it)"),
     "--publisher": ("output.publisher", str, "stdout or mqtt"),
     "--mqtt-host": ("mqtt.host", str, "MQTT broker host"),
     "--mqtt-port": ("mqtt.port", int, "MQTT broker port"),
@@ -69,6 +70,10 @@ def load_config(args: argparse.Namespace) -> config_mod.Config:
         dotted["video.source"] = "none"
     if getattr(args, "no_audio", False):
         dotted["audio.source"] = "none"
+    if getattr(args, "text_source", None):
+        dotted["text.source"] = {"-": "stdin"}.get(args.text_source, args.text_source)
+    if getattr(args, "text_topic", None):
+        dotted["text.topic"] = args.text_topic
     if args.log_level:
         dotted["service.log_level"] = args.log_level
     return config_mod.override(cfg, dotted) if dotted else cfg
@@ -193,7 +198,7 @@ def cmd_infer(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_UNAVAILABLE
     try:
-        return infer_paths(cfg, args.paths, crop=args.crop, sample_fps=args.sample_fps)
+        return infer_paths(cfg, args.paths, crop=args.crop, sample_fps=args.sample_fps, texts=args.text)
     except Exception as e:  # noqa: BLE001 - start-up failures (models, packages); inputs fail one by one inside
         return startup_failure(e)
 
@@ -228,11 +233,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", help="'sample' plays the bundled demo clip (video and audio); else a video source")
     p.add_argument("--no-video", action="store_true", help="turn the camera side off")
     p.add_argument("--no-audio", action="store_true", help="turn the microphone side off")
+    p.add_argument("--text", dest="text_source", metavar="SOURCE",
+                   help="text source: '-' (stdin, one text per line), mqtt (text.topic on the [mqtt] broker) or none "
+                        "(overrides text.source)")
+    p.add_argument("--text-topic", help="MQTT topic carrying texts (overrides text.topic)")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("infer", help="classify images, videos and WAV files (or folders of them), one JSON line each")
+    p = sub.add_parser("infer", help="classify images, videos, WAV and text files (or folders of them) and sentences, "
+                                     "one JSON line each (one per line of a .txt file)")
     _add_common(p)
-    p.add_argument("paths", nargs="+", help="files or folders")
+    p.add_argument("paths", nargs="*", help="files or folders")
+    p.add_argument("--text", action="append", default=[], metavar="SENTENCE",
+                   help="classify this text (repeatable); its result's `input` is the text itself")
     p.add_argument("--crop", action="store_true", help="images are already-cropped faces: skip detection")
     p.add_argument("--sample-fps", type=_sample_fps, default=5.0, help="frames per second analysed in videos (default 5)")
     p.set_defaults(func=cmd_infer)

@@ -61,6 +61,19 @@ class AudioConfig:
 
 
 @dataclass
+class TextConfig:
+    source: str = opt("none", "'none', 'stdin' (one text per line) or 'mqtt' (texts published to text.topic on the "
+                              "[mqtt] broker)", choices=("none", "stdin", "mqtt"))
+    topic: str = opt("hermes/asr/textCaptured", "MQTT topic to subscribe to: JSON with a `text` field (Rhasspy/Hermes "
+                                                "textCaptured) or plain UTF-8 text")
+    qos: int = opt(1, "QoS of the text subscription", min=0, max=2)
+    max_chars: int = opt(2000, "longer texts are cut to this many characters (the result says truncated)", min=1,
+                         max=100000)
+    queue_size: int = opt(100, "texts waiting to be classified; when full the oldest are dropped and counted", min=1,
+                          max=100000)
+
+
+@dataclass
 class DetectConfig:
     detector: str = opt("blazeface", "face detector: blazeface (short range, faces within ~2 m), blazeface-full "
                                       "(far faces), haar (OpenCV cascade), mediapipe (needs the mediapipe package)",
@@ -74,6 +87,7 @@ class DetectConfig:
 class ModelsConfig:
     face: str = opt("", "face model file (.tflite or .onnx, sidecar .json beside it); empty: the bundled int8 model")
     voice: str = opt("", "voice model file; empty: the bundled int8 model")
+    text: str = opt("", "text model file (its vocabulary beside it); empty: the bundled int8 model")
     backend: str = opt("auto", "inference backend", choices=("auto", "litert", "tflite-runtime", "onnxruntime"))
     threads: int = opt(1, "threads per model", min=1, max=64)
     # typing.List, not list[str]: _build resolves these hints at run time, and Python 3.8 cannot subscript list.
@@ -89,6 +103,7 @@ class FusionConfig:
     smoothing: float = opt(0.6, "exponential smoothing factor for the fused estimate: share of the previous "
                                 "estimate kept each step (0 = no smoothing)", min=0, max=0.99)
     voice_max_age_s: float = opt(3.0, "a voice result older than this stops counting", min=0, max=3600)
+    text_max_age_s: float = opt(10.0, "a text result older than this stops counting", min=0, max=3600)
 
 
 @dataclass
@@ -195,6 +210,7 @@ class ServiceConfig:
 class Config:
     video: VideoConfig = field(default_factory=VideoConfig)
     audio: AudioConfig = field(default_factory=AudioConfig)
+    text: TextConfig = field(default_factory=TextConfig)
     detect: DetectConfig = field(default_factory=DetectConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
     fusion: FusionConfig = field(default_factory=FusionConfig)

@@ -1,8 +1,8 @@
 """Late fusion of the channels' probabilities (face, voice, text) over the union label set, keyed by channel name.
 
 Label mapping onto FUSED_LABELS (angry, disgust, fear, happy, sad, surprise, neutral, bored):
-face and voice share angry, disgust, fear, happy, sad and neutral by name; `surprise`
-exists only for faces and `bored` only for voice. A modality has no say on a label it
+face, voice and text share angry, disgust, fear, happy, sad and neutral by name; `surprise`
+exists only for faces and text, `bored` only for voice. A modality has no say on a label it
 cannot express (NaN in its fused vector): each label is the weighted mean over the
 modalities that can express it, so a voice result neither votes for nor against the
 face's surprise. A modality that is absent (no face, no recent speech) drops out and the

@@ -1,4 +1,6 @@
-"""`edge-emotion infer`: images, videos and WAV files (and folders of them), one JSON line per input.
+"""`edge-emotion infer`: images, videos, WAV and text files (and folders of them), and `--text` sentences.
+
+One JSON line per input (per non-empty line of a text file).
 
 An input that cannot be read gives a line with `input` and `error` (and one log line) and the rest
 continues; the exit status is non-zero only when every input failed. Each file is recognised by
@@ -21,17 +23,21 @@ import numpy as np
 from . import probe
 from . import result as result_mod
 from .audio.wav import probe_wav
-from .channels import Part
+from .channels import Part, channel_classes
 from .channels.face import FaceChannel
+from .channels.text import TextChannel
 from .channels.voice import VoiceChannel
 from .config import Config
 from .fuse import Fuser
+from .text.classify import TextInputError, decode
 
 logger = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg"}
 AUDIO_SUFFIXES = {".wav", ".wave"}
+TEXT_SUFFIXES = {".txt"}  # UTF-8, one text per line; read when named (a folder's notes and licences are not inputs)
+MAX_TEXT_BYTES = 10_000_000  # a text file is read whole: 10 MB is ~100,000 lines of notes
 # A WAV is classified whole: its features take ~3.6 MB per second of audio (30 s peaks at 169 MB,
 # benchmarks/reports/input_memory.md), so 30 s stays well within the 400 MB budget; longer recordings stream
 # through `edge-emotion run --audio FILE`.
@@ -52,19 +58,27 @@ def expand(paths: list[str]) -> Iterator[Path]:
             yield p
 
 
+# Why a channel has nothing to say about an input of another kind (the face channel's fields need no reason).
+NO_INPUT = {"voice": "no audio input", "text": "no text input"}
+
+
 class Inferer:
     """Runs the channels on whole files; builds the same result objects as the live loop."""
 
-    def __init__(self, cfg: Config, need_video: bool, need_audio: bool, crop: bool = False, sample_fps: float = 5.0):
+    def __init__(self, cfg: Config, need: set[str], crop: bool = False, sample_fps: float = 5.0):
         self.cfg, self.crop, self.sample_fps = cfg, crop, sample_fps
-        self.face = FaceChannel.from_config(cfg) if need_video else None
-        self.voice = VoiceChannel.from_config(cfg) if need_audio else None
+        self.face = FaceChannel.from_config(cfg) if "face" in need else None
+        self.voice = VoiceChannel.from_config(cfg) if "voice" in need else None
+        self.text = TextChannel.from_config(cfg) if "text" in need else None
         self.fuser = Fuser.from_config(cfg.fusion, smooth=False)  # files are independent: no smoothing across inputs
 
-    def _build(self, face: Part, voice: Part, timing: dict[str, float], frame: int | None = None,
+    def _build(self, parts: dict[str, Part], timing: dict[str, float], frame: int | None = None,
                **extra: Any) -> dict[str, Any]:
-        fused = self.fuser.update({"face": face.vector, "voice": voice.vector})
-        return result_mod.build(frame, [face, voice], fused, timing, **extra)
+        """A result from the parts this input gave; every other channel says it had no input."""
+        classes = channel_classes()
+        full = [parts.get(cls.name) or cls.absent(NO_INPUT.get(cls.name, "")) for cls in classes]
+        fused = self.fuser.update({cls.name: p.vector for cls, p in zip(classes, full)})
+        return result_mod.build(frame, full, fused, timing, **extra)
 
     def image(self, path: Path, image: np.ndarray | None = None, fmt: str = "image") -> dict[str, Any]:
         if image is None:
@@ -77,7 +91,7 @@ class Inferer:
             faces = self.face.classify([image], [(0, 0, w, h)], [1.0], timing)
         else:
             faces = self.face.faces(image, timing)
-        return self._build(self.face.part(faces), VoiceChannel.absent("no audio input"), timing, input=str(path))
+        return self._build({"face": self.face.part(faces)}, timing, input=str(path))
 
     def video(self, path: Path) -> dict[str, Any]:
         cap = cv2.VideoCapture(str(path))
@@ -129,7 +143,7 @@ class Inferer:
                 voice = VoiceChannel.absent(f"sound track {wav.name} unusable: {_short(e, wav)}")
         # The video's face part: the best-detected frame's faces, fused as the mean over all analysed frames.
         face = self.face.part(best[0] if best else [], np.mean(vecs, axis=0) if vecs else None)
-        return self._build(face, voice, timing, best[1] if best else None,
+        return self._build({"face": face, "voice": voice}, timing, best[1] if best else None,
                            input=str(path), frames=index, analysed_frames=len(timeline), timeline=timeline)
 
     @staticmethod
@@ -143,15 +157,41 @@ class Inferer:
     def audio(self, path: Path) -> dict[str, Any]:
         self._check_wav(path)
         timing = {k: 0.0 for k in result_mod.STAGES}
-        return self._build(FaceChannel.absent(), self.voice.file_part(path, timing), timing, input=str(path))
+        return self._build({"voice": self.voice.file_part(path, timing)}, timing, input=str(path))
 
-    def one(self, path: Path, kind: probe.FileKind | None = None) -> dict[str, Any]:
+    def sentence(self, text: str, input_name: str) -> dict[str, Any]:
+        timing = {k: 0.0 for k in result_mod.STAGES}
+        return self._build({"text": self.text.classify(text, timing)}, timing, input=input_name)
+
+    def text_file(self, path: Path) -> list[dict[str, Any]]:
+        """One result per non-empty line; a file that is not UTF-8 text is one error."""
+        return [self.sentence(line, f"{path}:{n}") for n, line in enumerate(read_text(path).splitlines(), 1)
+                if line.strip()]
+
+    def one(self, path: Path, kind: probe.FileKind | None = None) -> list[dict[str, Any]]:
+        """The results of one input file: one, or one per line of a text file."""
+        if path.suffix.lower() in TEXT_SUFFIXES:
+            return self.text_file(path)
         kind = kind or probe.sniff(path)
         if kind.kind == probe.AUDIO:
-            return self.audio(path)
+            return [self.audio(path)]
         if kind.kind == probe.VIDEO:
-            return self.video(path)
-        return self.image(path, fmt=kind.format)
+            return [self.video(path)]
+        return [self.image(path, fmt=kind.format)]
+
+
+def read_text(path: Path) -> str:
+    """A named text file's content; ValueError in a user's words for one that is missing, huge, binary or not UTF-8."""
+    if not path.is_file():
+        raise ValueError("no such file" if not path.exists() else "not a regular file")
+    size = path.stat().st_size
+    if size > MAX_TEXT_BYTES:
+        raise ValueError(f"{size / 1e6:.0f} MB of text, more than the {MAX_TEXT_BYTES / 1e6:.0f} MB infer reads at "
+                         "once; split it, or stream it with `edge-emotion run --text - < FILE`")
+    try:
+        return decode(path.read_bytes())
+    except TextInputError as e:
+        raise ValueError(str(e)) from None
 
 
 def _short(e: BaseException, path: Path) -> str:
@@ -160,44 +200,55 @@ def _short(e: BaseException, path: Path) -> str:
 
 
 def infer_paths(cfg: Config, paths: list[str], crop: bool = False, sample_fps: float = 5.0,
-                out: IO[str] | None = None) -> int:
+                out: IO[str] | None = None, texts: list[str] | None = None) -> int:
+    """Files and folders, then each `--text` sentence; one JSON line per result. Non-zero when every input failed."""
     from .preflight import check_models
 
     out = out or sys.stdout
+    texts = list(texts or [])
     files = list(expand(paths))
-    if not files:
-        logger.error("no input files found in %s", ", ".join(paths))
+    if not files and not texts:
+        logger.error("no input files found in %s", ", ".join(paths) or "(none given)")
         return 1
-    # What each file is, from its content: the models to load follow from it, and unusable files fail here.
+    # What each file is, from its content (text files by name): the models to load follow from it, and
+    # unusable files fail here.
     kinds: dict[Path, Any] = {}
     for f in files:
+        if f.suffix.lower() in TEXT_SUFFIXES:
+            kinds[f] = probe.FileKind("text", "text")
+            continue
         try:
             kinds[f] = probe.sniff(f)
         except probe.ProbeError as e:
             kinds[f] = e
     found = {k.kind for k in kinds.values() if isinstance(k, probe.FileKind)}
-    need_video, need_audio = bool(found & {probe.IMAGE, probe.VIDEO}), bool(found & {probe.AUDIO, probe.VIDEO})
-    check_models(cfg, face=need_video, voice=need_audio)
-    inferer = Inferer(cfg, need_video, need_audio, crop=crop, sample_fps=sample_fps)
-    failed = 0
-    for f in files:
-        kind = kinds[f]
+    need = {name for name, kinds_ in (("face", {probe.IMAGE, probe.VIDEO}), ("voice", {probe.AUDIO, probe.VIDEO}),
+                                      ("text", {"text"})) if found & kinds_}
+    if texts:
+        need.add("text")
+    check_models(cfg, face="face" in need, voice="voice" in need, text="text" in need)
+    inferer = Inferer(cfg, need, crop=crop, sample_fps=sample_fps)
+    results, failed = 0, 0
+    inputs = [(f, kinds[f]) for f in files] + [(text, None) for text in texts]
+    for f, kind in inputs:
         try:
             if isinstance(kind, Exception):
                 raise kind
-            line = inferer.one(f, kind)
+            lines = inferer.one(f, kind) if kind is not None else [inferer.sentence(f, f)]
         except Exception as e:  # noqa: BLE001 - one input's failure, whatever it is, never ends the batch
             failed += 1
             reason = _short(e, f) if isinstance(e, (OSError, ValueError)) else f"{type(e).__name__}: {e}"
             if isinstance(e, MemoryError):
                 reason = "out of memory while processing it"
-            line = result_mod.error(str(f), reason)
+            lines = [result_mod.error(str(f), reason)]
             logger.warning("%s: %s", f, reason)
+        results += len(lines)
         try:
-            out.write(json.dumps(line, separators=(",", ":")) + "\n")
+            for line in lines:
+                out.write(json.dumps(line, separators=(",", ":")) + "\n")
             out.flush()
         except BrokenPipeError:  # `infer ... | head`: nobody reads the rest
             # The interpreter's final flush must not fail on the closed pipe again (Python's documented fix).
             os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
             return 0
-    return 1 if failed == len(files) else 0
+    return 1 if failed and failed == results else 0

@@ -1,4 +1,4 @@
-"""The live loop: capture -> channels (face, voice) -> fuse -> publish, until stopped.
+"""The live loop: capture -> channels (face, voice, text) -> fuse -> publish, until stopped.
 
 One stop event; every wait is bounded; signals only set the event; shutdown joins the
 capture threads (producers) before closing the publisher (consumer).
@@ -39,7 +39,7 @@ class Pipeline:
         classes = channel_classes()
         specs = {cls.name: cls.source(cfg) for cls in classes}
         if all(spec is None for spec in specs.values()):
-            raise ValueError("both video.source and audio.source are 'none': nothing to do")
+            raise ValueError("video.source, audio.source and text.source are all 'none': nothing to do")
         self.video_spec = specs.get("face")  # the loop's frames feed the face channel
         t0 = time.perf_counter()
         self.channels: dict[str, Channel] = {}  # the channels this config turns on, in result order

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import probe
 from .config import Config, ConfigError
-from .paths import FACE_MODEL, VOICE_MODEL, model_path
+from .paths import FACE_MODEL, TEXT_MODEL, VOICE_MODEL, model_path
 
 MODEL_SUFFIXES = {".tflite": ("litert", "tflite-runtime"), ".onnx": ("onnxruntime",)}
 
@@ -27,16 +27,16 @@ def check(cfg: Config) -> None:
     from .publish import settings as mqtt_settings
 
     specs = {cls.name: cls.source(cfg) for cls in channel_classes()}  # the channels' own reading of the sources
-    video, audio = specs.get("face"), specs.get("voice")
+    video, audio, text = specs.get("face"), specs.get("voice"), specs.get("text")
     errors: list[str] = []
     if all(spec is None for spec in specs.values()):
-        errors.append("video.source and audio.source are both 'none': nothing to do")
+        errors.append("video.source, audio.source and text.source are all 'none': nothing to do")
     if video is not None:
         errors += _video(video)
     if audio is not None:
         errors += _audio(audio)
-    errors += _models(cfg, face=video is not None, voice=audio is not None)
-    if cfg.output.publisher == "mqtt":
+    errors += _models(cfg, face=video is not None, voice=audio is not None, text=text is not None)
+    if cfg.output.publisher == "mqtt" or text == "mqtt":  # texts from MQTT use the [mqtt] broker settings too
         errors += mqtt_settings.check(cfg.mqtt)
     if cfg.http.enabled:  # the page's token: required beyond the loopback, readable, long enough
         from .web.server import read_token
@@ -49,17 +49,18 @@ def check(cfg: Config) -> None:
         raise ConfigError(errors)
 
 
-def check_models(cfg: Config, face: bool = True, voice: bool = True) -> None:
+def check_models(cfg: Config, face: bool = True, voice: bool = True, text: bool = False) -> None:
     """The model files `infer` needs: present, readable by the chosen backend, described by a matching sidecar."""
-    errors = _models(cfg, face, voice)
+    errors = _models(cfg, face, voice, text)
     if errors:
         raise ConfigError(errors)
 
 
-def _models(cfg: Config, face: bool, voice: bool) -> list[str]:
+def _models(cfg: Config, face: bool, voice: bool, text: bool = False) -> list[str]:
     m = cfg.models
     return ((_model("models.face", m.face, FACE_MODEL, "face", m.backend) if face else []) +
-            (_model("models.voice", m.voice, VOICE_MODEL, "voice", m.backend) if voice else []))
+            (_model("models.voice", m.voice, VOICE_MODEL, "voice", m.backend) if voice else []) +
+            (_model("models.text", m.text, TEXT_MODEL, "text", m.backend) if text else []))
 
 
 def _file(key: str, spec: str) -> tuple[Path | None, list[str]]:
@@ -164,4 +165,8 @@ def _model(key: str, configured: str, default: Path, task: str, backend: str) ->
         return [f"{name}: {e}"]
     if d.task != task:
         return [f"{name}: {description_path(path).name} describes a {d.task} model, not a {task} model"]
+    vocabulary = d.preprocess.get("vocabulary") if task == "text" else None
+    if vocabulary and not (path.parent / vocabulary).is_file():
+        return [f"{name}: its vocabulary {vocabulary} is not beside it (copy the model, its .json and "
+                f"{vocabulary} together)"]
     return []

@@ -39,6 +39,8 @@ def test_a_channel_turned_off_gives_its_fields_with_the_reason():
     assert channel_class("face").absent("off").fields == {"faces": []}
     voice = channel_class("voice").absent(channel_class("voice").off_reason)
     assert voice.fields == {"audio": None, "audio_reason": "audio off"} and voice.vector is None
+    text = channel_class("text").absent(channel_class("text").off_reason)
+    assert text.fields == {"text": None, "text_reason": "text off"} and text.vector is None
 
 
 def test_the_loop_builds_only_the_channels_with_a_source_and_keeps_the_field_order():
@@ -54,11 +56,12 @@ def test_the_loop_builds_only_the_channels_with_a_source_and_keeps_the_field_ord
     finally:
         timer.cancel()
     r = rec.results[0]
-    assert list(r)[:6] == ["schema", "ts", "frame", "faces", "audio", "audio_reason"]
+    assert list(r)[:8] == ["schema", "ts", "frame", "faces", "audio", "audio_reason", "text", "text_reason"]
     assert r["audio"] is None and r["audio_reason"] == "audio off"
     with_face = [r for r in rec.results if r["faces"]]
     assert with_face and all(r["fused"]["sources"] == ["face"] for r in with_face)
-    assert pipeline.stats()["audio_windows"] == 0  # the counters of a channel that is off still read 0
+    stats = pipeline.stats()
+    assert stats["audio_windows"] == 0 and stats["texts"] == 0  # the counters of channels that are off read 0
 
 
 def test_a_face_part_fuses_the_largest_face():

@@ -84,7 +84,7 @@ CASES = [
     ("log-level-verbose", '[service]\nlog_level = "verbose"\n', 2, "service.log_level = 'verbose': must be one of"),
     ("invalid-toml", "[video\nsource = 0\n", 2, "not valid TOML"),
     ("nul-in-source", '[video]\nsource = "a\\u0000b"\n', 2, "video.source = 'a\\x00b': contains a NUL"),
-    ("both-none", V + A, 2, "video.source and audio.source are both 'none'"),
+    ("both-none", V + A, 2, "video.source, audio.source and text.source are all 'none'"),
     # the files a config names
     ("audio-missing-wav", V + '[audio]\nsource = "/nope.wav"\n', 2, "audio.source = '/nope.wav': no such file"),
     ("audio-folder", V + '[audio]\nsource = "{folder}"\n', 2, "is a folder, not a file"),

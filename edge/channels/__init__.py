@@ -7,7 +7,8 @@ A channel (`base.Channel`) is one small class per modality, registered below by 
 - `source(cfg)`: the input this config gives it, None to turn it off.
 - `from_config(cfg)`: builds it once from its config sections (loads its model).
 - `absent(reason)`: its result fields when it is off or has nothing to say.
-- `open(stop, realtime)` / `close()`: start and join its own input, if it has one (faces use the loop's frames).
+- `open(stop, realtime, media_clock)` / `close()`: start and join its own input, if it has one (faces use the
+  loop's frames; voice its AudioCapture; text its stdin or MQTT source).
 - `step(frame, timing, until_s)` -> `Part`: its result fields, its vector over FUSED_LABELS for fusion (None:
   sits this step out), whether a new reading arrived (`fresh`) and whether input flowed (`progressed`).
 
@@ -15,7 +16,8 @@ The live loop (`edge/pipeline.py`, and so `edge-bench pipeline`) builds every ch
 steps them all each frame and fuses their vectors with `Fuser.from_config(cfg.fusion)`; `infer` uses the same
 channels on whole files. The result JSON lists the channels' fields in the order of CHANNELS.
 
-A new modality is one module here, one entry in CHANNELS, its config section and its `fusion.<name>_weight`.
+A new modality is one module here, one entry in CHANNELS, its config section and its `fusion.<name>_weight`
+(text is the example: edge/channels/text.py, [text], fusion.text_weight and text_max_age_s).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from .base import Channel, Part
 CHANNELS = {
     "face": ("edge.channels.face", "FaceChannel", None),
     "voice": ("edge.channels.voice", "VoiceChannel", None),
+    "text": ("edge.channels.text", "TextChannel", None),
 }
 
 __all__ = ["CHANNELS", "Channel", "Part", "channel_class", "channel_classes"]

@@ -1,0 +1,122 @@
+"""The text channel: transcripts and messages (stdin lines or an MQTT topic), one emotion per text, stale after a while."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from ..fuse import to_fused
+from ..paths import TEXT_MODEL, model_path
+from ..text.classify import TextClassifier, TextInputError, TextResult
+from .base import Channel, Part, model_options
+
+logger = logging.getLogger(__name__)
+
+
+class TextChannel(Channel):
+    """Text classifier and its input, built from [models], [text] (and [mqtt] for an MQTT topic) and
+    fusion.text_max_age_s."""
+
+    name = "text"
+    stages = ("text_classify",)
+    counters = ("texts", "texts_without_emotion", "texts_dropped")
+    off_reason = "text off"
+
+    def __init__(self, classifier: TextClassifier, text_cfg, mqtt_cfg, max_age_s: float) -> None:
+        self.classifier, self.text_cfg, self.mqtt_cfg, self.max_age_s = classifier, text_cfg, mqtt_cfg, max_age_s
+        self.input = None
+        self.inbox = None
+        self.texts = 0
+        self.rejected = 0
+        self._last: tuple[float, Part] | None = None  # (arrival, monotonic seconds; its part)
+
+    @classmethod
+    def source(cls, cfg) -> str | None:
+        return None if cfg.text.source == "none" else cfg.text.source
+
+    @classmethod
+    def from_config(cls, cfg) -> "TextChannel":
+        classifier = TextClassifier(model_path(cfg.models.text, TEXT_MODEL), max_chars=cfg.text.max_chars,
+                                    **model_options(cfg.models))
+        return cls(classifier, cfg.text, cfg.mqtt, cfg.fusion.text_max_age_s)
+
+    @classmethod
+    def absent(cls, reason: str) -> Part:
+        return Part({"text": None, "text_reason": reason})
+
+    def part(self, res: TextResult, age_s: float | None = None) -> Part:
+        """A text's fields: its emotion (and age), or null and the reason, with the flags either way."""
+        d = res.to_dict()
+        if age_s is not None:
+            d["age_s"] = round(age_s, 3)
+        vector = None if res.probs is None else to_fused(res.probs, self.classifier.labels)
+        return Part({"text": d}, vector, value=res)
+
+    def classify(self, text: str, timing: dict[str, float]) -> Part:
+        """One text -> its Part; what is not text gives its reason instead (`infer`, and each live text)."""
+        t = time.perf_counter()
+        try:
+            res = self.classifier.classify(text)
+        except TextInputError as e:
+            return Part({"text": {"emotion": None, "reason": str(e)}})
+        finally:
+            timing["text_classify"] = (time.perf_counter() - t) * 1e3
+        return self.part(res)
+
+    # -- the live loop ----------------------------------------------------------------------
+    def open(self, stop: threading.Event, realtime: bool, media_clock: bool = False) -> None:
+        """Texts arrive in real time whatever the video does (`media_clock` does not apply to them)."""
+        from ..text.sources import MqttTextSource, StdinTextSource, TextInbox
+
+        t = self.text_cfg
+        self.inbox = TextInbox(t.queue_size)
+        if t.source == "stdin":
+            self.input = StdinTextSource(self.inbox)
+        else:
+            self.input = MqttTextSource(self.inbox, self.mqtt_cfg, t.topic, t.qos)
+        self.input.start(stop)
+
+    def step(self, frame, timing: dict[str, float], until_s: float | None = None) -> Part:
+        """Classify the next waiting text (one per step, so every text gets its own result); else the latest
+        while it is fresh."""
+        from ..text.sources import payload_text
+
+        arrival = self.inbox.get()
+        fresh = arrival is not None
+        if arrival is not None:
+            t = time.perf_counter()
+            try:
+                part = self.classify(payload_text(arrival.data), timing)
+            except TextInputError as e:  # not text at all: say which input, then carry on
+                part = Part({"text": {"emotion": None, "reason": str(e)}})
+                logger.warning("text from %s: %s", arrival.origin, e)
+            timing["text_classify"] = (time.perf_counter() - t) * 1e3  # decoding included
+            if part.vector is None:
+                self.rejected += 1
+            self.texts += 1
+            self._last = (arrival.at, part)
+        elif self.input.ended and not len(self.inbox):
+            self.ended = True
+        part = self._now()
+        # Waiting for the next text is the loop working (the systemd watchdog's view): a broker outage is paho's
+        # to retry, not a reason to restart the service.
+        return Part(part.fields, part.vector, fresh=fresh, progressed=fresh or not self.ended, value=part.value)
+
+    def _now(self) -> Part:
+        if self._last is None:
+            return self.absent("no text yet")
+        at, part = self._last
+        age = time.monotonic() - at
+        if age > self.max_age_s:
+            return self.absent("no recent text")
+        text = dict(part.fields["text"], age_s=round(age, 3))
+        return Part({"text": text}, part.vector, value=part.value)
+
+    def stats(self) -> dict[str, int]:
+        return {"texts": self.texts, "texts_without_emotion": self.rejected,
+                "texts_dropped": self.inbox.dropped if self.inbox is not None else 0}
+
+    def close(self, timeout: float = 1.0) -> None:
+        if self.input is not None:
+            self.input.close(timeout)
