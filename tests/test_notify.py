@@ -98,10 +98,14 @@ def test_watchdog_pings_at_half_interval_only_while_progressing(manager):
     assert len(manager.pings(resumed_at)) >= 2
 
     n.stopping()
-    stopped_at = time.monotonic()
     manager.wait_for("STOPPING=1")
     time.sleep(0.5)
-    assert manager.pings(stopped_at) == []  # no pings after STOPPING=1
+    # No ping after STOPPING=1. Judged by the order the datagrams arrived in (a unix datagram
+    # socket keeps it), not by the receiving thread's clock: a ping sent just before stopping()
+    # may be read after stopping() returned on a loaded machine, and that is correct behaviour.
+    received = [m for _, m in manager.messages]
+    stop_at = next(i for i, m in enumerate(received) if "STOPPING=1" in m.split("\n"))
+    assert "WATCHDOG=1" not in received[stop_at + 1 :], received[stop_at:]
     done.set()
     t.join()
     n.close()
