@@ -85,7 +85,13 @@ class DetectConfig:
 
 @dataclass
 class ModelsConfig:
-    face: str = opt("", "face model file (.tflite or .onnx, sidecar .json beside it); empty: the bundled int8 model")
+    face: str = opt("", "face model: a bundled one by name (face: compact, the default; face_large: version 1, "
+                        "about 17x the cost) or a .tflite/.onnx file with its sidecar .json beside it")
+    face_prior: str = opt("natural", "class prior of the face probabilities: natural (a room's mix, mostly neutral and "
+                                     "happy: the shift in the model's sidecar, fitted on FER2013 PublicTest) or training "
+                                     "(FER2013's own mix, as PrivateTest measures it)", choices=("natural", "training"))
+    face_mirror: bool = opt(False, "also classify each face's mirror image and average the two (twice the face "
+                                   "model's cost; see FACE_MODEL_CARD.md for what it earns)")
     voice: str = opt("", "voice model file; empty: the bundled int8 model")
     text: str = opt("", "text model file (its vocabulary beside it); empty: the bundled int8 model")
     backend: str = opt("auto", "inference backend", choices=("auto", "litert", "tflite-runtime", "onnxruntime"))

@@ -39,6 +39,9 @@ class Model:
             raise DescriptionError(f"{self.path.name}: description input scale {self.description.input.scale} "
                                    f"differs from the model's {inp.scale}; the sidecar belongs to another model")
         self._in, self._out = inp, out
+        # A graph exported without its final softmax (an int8 SOFTMAX would run outside XNNPACK) says so in its
+        # description; the probabilities are then computed here, in float.
+        self.softmax = bool((self.description.raw.get("postprocess") or {}).get("softmax", False))
 
     @staticmethod
     def _fallback(path: Path, backend: str | None) -> Path:
@@ -79,7 +82,11 @@ class Model:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Batch of preprocessed float inputs -> (N, classes) float probabilities."""
-        return self.dequantize(self.backend.run(self.quantize(x))[0])
+        y = self.dequantize(self.backend.run(self.quantize(x))[0])
+        if not self.softmax:
+            return y
+        e = np.exp(y - y.max(1, keepdims=True))
+        return e / e.sum(1, keepdims=True)
 
     def predict_raw(self, xq: np.ndarray) -> np.ndarray:
         """Batch already in the input dtype -> raw output (for benchmarks)."""

@@ -29,6 +29,9 @@ class OnnxRuntimeBackend(InferenceBackend):
         self.inputs = [self._info(i) for i in self.session.get_inputs()[:1]]
         self.outputs = [self._info(o) for o in self.session.get_outputs()]
         self._input_name = self.inputs[0].name
+        # A graph exported for one sample (batch dimension fixed at 1, e.g. the OpenCV Zoo models) runs a batch
+        # one sample at a time.
+        self._one_at_a_time = self.session.get_inputs()[0].shape[:1] == [1]
 
     @staticmethod
     def _info(arg) -> TensorInfo:
@@ -36,4 +39,7 @@ class OnnxRuntimeBackend(InferenceBackend):
         return TensorInfo(arg.name, shape, np.dtype(_DTYPES.get(arg.type, np.float32)), 0.0, 0)
 
     def run(self, x: np.ndarray) -> list[np.ndarray]:
+        if self._one_at_a_time and len(x) != 1:
+            outs = [self.session.run(None, {self._input_name: x[i:i + 1]}) for i in range(len(x))]
+            return [np.concatenate(o) for o in zip(*outs)]
         return self.session.run(None, {self._input_name: x})

@@ -12,7 +12,7 @@ from ..classify import FaceClassifier, FaceResult
 from ..detect.base import Box
 from ..events import EventTracker
 from ..fuse import to_fused
-from ..paths import FACE_MODEL, SAMPLE_VIDEO, model_path
+from ..paths import FACE_MODEL, FACE_MODELS, SAMPLE_VIDEO, model_path
 from ..track import Observation, Tracker
 from .base import Channel, Part, model_options
 
@@ -41,7 +41,8 @@ class FaceChannel(Channel):
     def from_config(cls, cfg) -> "FaceChannel":
         m = cfg.models
         opts = model_options(m)
-        classifier = FaceClassifier(model_path(m.face, FACE_MODEL), **opts)
+        classifier = FaceClassifier(model_path(m.face, FACE_MODEL, FACE_MODELS, opts["backend"]), mirror=m.face_mirror,
+                                    prior=m.face_prior, **opts)
         return cls(classifier, cls._detector(cfg, opts["backend"]), cfg.detect, Tracker.from_config(cfg.track),
                    EventTracker.from_config(cfg.events, classifier.labels))
 
@@ -134,7 +135,7 @@ class FaceChannel(Channel):
         return self.classifier.results(boxes, scores, probs, keypoints)
 
     def faces(self, image: np.ndarray, timing: dict[str, float]) -> list[FaceResult]:
-        """Detect, crop with the model's margin, classify all faces in one call."""
+        """Detect, crop (aligned on the keypoints, or the box with the model's margin), classify all faces in one call."""
         dets = self.detect(image, timing)
         if not dets:
             timing.setdefault("preprocess", 0.0)
@@ -143,6 +144,6 @@ class FaceChannel(Channel):
         # Crops use the detector's own box (a face cut by the frame edge keeps its centre);
         # published boxes are clipped to the frame.
         h, w = image.shape[:2]
-        crops = self.classifier.crops(image, [det.box.to_list() for det in dets])
+        crops = self.classifier.crops(image, [det.box.to_list() for det in dets], [det.keypoints for det in dets])
         boxes = [det.box.clip(w, h).to_list() for det in dets]
         return self.classify(crops, boxes, [float(det.score) for det in dets], timing, [det.keypoints for det in dets])
