@@ -14,6 +14,7 @@ COMMANDS = {
     "train-face": ("convert.train_face", "train the face-expression model on FER2013"),
     "train-audio": ("convert.train_audio", "train the Emo-DB voice model, leave-one-speaker-out, then on all speakers"),
     "train-text": ("convert.train_text", "train the GoEmotions text model (Ekman grouping onto the face labels)"),
+    "calibrate-face": ("convert.calibrate", "fit temperature and class-prior adjustment on PublicTest, fold them into the model"),
     "quantize": ("convert.quantize_cli", "Keras model -> TFLite/ONNX float32 and int8, with descriptions"),
     "validate-voice": ("convert.voice_report", "voice model: LOSO report and shipped artifacts run through edge/"),
     "validate-text": ("convert.validate_text", "text model: GoEmotions test and our own sentences through edge/"),

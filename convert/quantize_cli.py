@@ -24,17 +24,31 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--version", default="1", help="model version written into each description")
     p.add_argument("--mirror-average", action="store_true",
                    help="build flip test-time averaging into the graph (two passes per face, one model file)")
+    p.add_argument("--logits", action="store_true",
+                   help="export the class scores without the final softmax (XNNPACK runs no int8 SOFTMAX); the sidecar "
+                        "tells the runtime to apply it")
     p.add_argument("--metrics", default=None, help="JSON file whose content goes into each description's `metrics`")
 
 
 def _face(args: argparse.Namespace, model, metrics):
     from . import face_task
-    from .face_models import mirror_average
+    from .calibrate import sidecar_block
+    from .face_models import mirror_average, without_softmax
 
+    if args.logits:
+        if args.mirror_average:
+            raise SystemExit("--logits and --mirror-average: the in-graph average needs probabilities; choose one")
+        model = without_softmax(model)
     if args.mirror_average:
         model = mirror_average(model)
-    return model, face_task.calibration(args.data, args.calib), face_task.description(args.version,
-                                                                                        args.mirror_average, metrics)
+    spec = face_task.preprocess_of(args.model)  # what train-face wrote beside the model (aligned or not)
+    desc = face_task.description(args.version, args.mirror_average, metrics, spec)
+    if args.logits:
+        desc["postprocess"] = {"softmax": True}
+    calibration = sidecar_block(args.model)  # calibrate-face wrote it beside the model
+    if calibration:
+        desc["calibration"] = calibration
+    return model, face_task.calibration(args.data, args.calib, spec=spec), desc
 
 
 def _text(args: argparse.Namespace, model, metrics):

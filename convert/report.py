@@ -35,6 +35,26 @@ def metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: Sequence[str]) -> di
     }
 
 
+def ece(conf: np.ndarray, correct: np.ndarray, bins: int = 10, weight: np.ndarray | None = None) -> float:
+    """Expected calibration error of the top class: per equal-width confidence bin, |accuracy - mean confidence|
+    weighted by the bin's share of the (optionally weighted) samples."""
+    conf, correct = np.asarray(conf, np.float64), np.asarray(correct, np.float64)
+    weight = np.ones_like(conf) if weight is None else np.asarray(weight, np.float64)
+    which = np.clip(np.digitize(conf, np.linspace(0.0, 1.0, bins + 1)[1:-1]), 0, bins - 1)
+    total, err = weight.sum(), 0.0
+    for b in range(bins):
+        w = weight * (which == b)
+        if w.sum() > 0:
+            err += abs(np.average(correct, weights=w) - np.average(conf, weights=w)) * w.sum() / total
+    return float(err)
+
+
+def mix_scores(recall: dict[str, float], mix: dict[str, float]) -> dict[str, float]:
+    """Balanced accuracy (mean recall) and accuracy re-weighted to a class mix (recall weighted by the mix)."""
+    return {"balanced_accuracy": float(np.mean(list(recall.values()))),
+            "mix_accuracy": float(sum(mix[c] * r for c, r in recall.items()) / sum(mix[c] for c in recall))}
+
+
 def plot_confusion(cm: np.ndarray, labels: Sequence[str], path: str | Path, title: str = "") -> Path:
     """Row-normalised confusion matrix as a PNG."""
     import matplotlib

@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from edge.labels import FACE_LABELS
-from edge.preprocess import pixels_to_input
+from edge.preprocess import FACE_PREPROCESS, pixels_to_input
 
+from . import distill, face_task
+from .augment import augment, camera
 from .face_models import ARCHS, macs
-from .augment import augment
 from .fer2013 import Split, load
 from .report import metrics, plot_confusion
 
@@ -42,6 +43,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--erasing", type=float, default=0.5, help="probability of random erasing per image (0: off)")
     p.add_argument("--class-weight", action="store_true", help="weight classes by inverse frequency (disgust is rare)")
+    p.add_argument("--align", action="store_true",
+                   help="warp every face onto FACE_PREPROCESS's eye/nose/mouth template (BlazeFace keypoints, cached in OUT)")
+    p.add_argument("--camera", type=float, default=0.0,
+                   help="probability per face of camera-like degradations: low resolution, blur, gamma, noise, JPEG (0: off)")
+    p.add_argument("--teacher", default=None, help="face model (.tflite/.onnx with sidecar) whose probabilities on each "
+                                                   "augmented face join the target, e.g. edge/models/face_large_int8.tflite")
+    p.add_argument("--teacher-weight", type=float, default=0.7, help="share of the --teacher probabilities in the target")
+    p.add_argument("--soft-labels", default=None, help=".npy of (Training faces, 7) probabilities from a slow teacher run once")
+    p.add_argument("--soft-weight", type=float, default=0.2, help="share of the --soft-labels in the target")
     p.add_argument("--patience", type=int, default=30, help="stop after this many epochs without a better PublicTest accuracy (0: never)")
     p.add_argument("--time-budget", type=float, default=0.0,
                    help="minutes; after epoch 2 the schedule shrinks to the epochs that fit (0: no limit)")
@@ -55,8 +65,14 @@ def _subset(split: Split, n: int, rng: np.random.Generator) -> Split:
     return split if not n or n >= len(split) else split.take(np.sort(rng.choice(len(split), n, replace=False)))
 
 
-def batches(split: Split, batch_size: int, erasing: float, seed: int, class_weight: np.ndarray | None):
-    """Shuffled, augmented training batches as a Keras PyDataset (augmentation on the CPU, any backend)."""
+def batches(split: Split, batch_size: int, erasing: float, seed: int, class_weight: np.ndarray | None,
+            camera_p: float = 0.0, teacher=None, teacher_weight: float = 0.0, soft: np.ndarray | None = None,
+            soft_weight: float = 0.0):
+    """Shuffled, augmented training batches as a Keras PyDataset (augmentation on the CPU, any backend).
+
+    Order per batch: geometric augmentation and erasing, then the online teacher labels those faces, then the
+    camera degradations (the teacher's answer for the clean face is the target for the degraded one).
+    """
     import keras
 
     n_cls = len(FACE_LABELS)
@@ -72,8 +88,13 @@ def batches(split: Split, batch_size: int, erasing: float, seed: int, class_weig
 
         def __getitem__(self, i: int):
             idx = self.order[i * batch_size:(i + 1) * batch_size]
-            x = pixels_to_input(augment(split.x[idx], self.rng, erasing=erasing))
-            y = np.eye(n_cls, dtype=np.float32)[split.y[idx]]
+            faces = augment(split.x[idx], self.rng, erasing=erasing)
+            online = teacher(faces) if teacher is not None else None
+            if camera_p > 0:
+                faces = camera(faces, self.rng, camera_p)
+            x = pixels_to_input(faces)
+            y = distill.targets(np.eye(n_cls, dtype=np.float32)[split.y[idx]], online,
+                                None if soft is None else soft[idx], teacher_weight, soft_weight)
             if class_weight is None:
                 return x, y
             return x, y, class_weight[split.y[idx]].astype(np.float32)
@@ -105,7 +126,7 @@ def _callbacks(args, model, schedule: Schedule, out: Path, state: dict):
         """Sets the learning rate per step, keeps the best model, checkpoints each epoch, stops early or on time."""
 
         def on_epoch_begin(self, epoch, logs=None):
-            self.epoch, self.t0 = epoch, time.perf_counter()
+            self.epoch, self.t0, self.cpu0 = epoch, time.perf_counter(), time.process_time()
 
         def on_train_batch_begin(self, batch, logs=None):
             model.optimizer.learning_rate.assign(schedule(self.epoch, batch))
@@ -113,7 +134,11 @@ def _callbacks(args, model, schedule: Schedule, out: Path, state: dict):
         def on_epoch_end(self, epoch, logs=None):
             logs = dict(logs or {})
             seconds = time.perf_counter() - self.t0
+            # CPU seconds of this process (all its threads): on a shared machine the wall time says little about
+            # what the recipe costs on dedicated cores.
+            cpu = time.process_time() - self.cpu0
             row = {k: float(v) for k, v in logs.items()} | {"epoch": epoch + 1, "seconds": round(seconds, 2),
+                                                             "cpu_seconds": round(cpu, 1),
                                                              "lr": float(schedule(epoch, schedule.steps - 1))}
             state["history"].append(row)
             acc = row.get("val_accuracy", 0.0)
@@ -124,8 +149,8 @@ def _callbacks(args, model, schedule: Schedule, out: Path, state: dict):
             model.save(out / CHECKPOINT_FILE)
             (out / STATE_FILE).write_text(json.dumps(state))
             (out / HISTORY_FILE).write_text(json.dumps(state["history"], indent=1))
-            logger.info("epoch %d/%d  %.1fs  loss %.4f  val_accuracy %.4f  best %.4f (epoch %d)", epoch + 1,
-                        schedule.total_epochs, seconds, row.get("loss", 0), acc, state["best"], state["best_epoch"])
+            logger.info("epoch %d/%d  %.1fs (%.0f CPU s)  loss %.4f  val_accuracy %.4f  best %.4f (epoch %d)", epoch + 1,
+                        schedule.total_epochs, seconds, cpu, row.get("loss", 0), acc, state["best"], state["best_epoch"])
             elapsed = time.perf_counter() - state["t_start"]
             if args.time_budget and epoch + 1 == 2 and not state.get("shrunk"):
                 fit = max(WARMUP_EPOCHS + 1, int((args.time_budget * 60 - elapsed) / seconds) + 2)
@@ -154,9 +179,20 @@ def run(args: argparse.Namespace) -> int:
     keras.utils.set_random_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     data = load(args.data, splits=("Training", "PublicTest"))
-    train, val = _subset(data["Training"], args.limit, rng), _subset(data["PublicTest"], args.limit, rng)
+    soft = distill.soft_labels(args.soft_labels, len(data["Training"])) if args.soft_labels else None
+    spec = FACE_PREPROCESS if args.align else face_task.unaligned()
+    for name in ("Training", "PublicTest"):
+        data[name] = Split(face_task.prepared(data[name].x, spec, out / f"keypoints_{name}.npy"), data[name].y)
+    if args.limit:
+        pick = np.sort(rng.choice(len(data["Training"]), min(args.limit, len(data["Training"])), replace=False))
+        train, soft = data["Training"].take(pick), (None if soft is None else soft[pick])
+    else:
+        train = data["Training"]
+    val = _subset(data["PublicTest"], args.limit, rng)
     if not len(train) or not len(val):
         raise SystemExit(f"{args.data}: needs Training and PublicTest faces (got {len(train)} and {len(val)})")
+    teacher = distill.OnlineTeacher(args.teacher) if args.teacher else None
+    face_task.write_preprocess(out / MODEL_FILE, spec)  # calibrate-face and quantize prepare faces the same way
     x_val = pixels_to_input(val.x)
     n_cls = len(FACE_LABELS)
     y_val = np.eye(n_cls, dtype=np.float32)[val.y]
@@ -187,7 +223,8 @@ def run(args: argparse.Namespace) -> int:
         counts = np.bincount(train.y, minlength=n_cls)
         class_weight = len(train) / (n_cls * np.maximum(1, counts))
     if state["epoch"] < state["epochs"]:
-        model.fit(batches(train, args.batch_size, args.erasing, args.seed + state["epoch"], class_weight),
+        model.fit(batches(train, args.batch_size, args.erasing, args.seed + state["epoch"], class_weight, args.camera,
+                          teacher, args.teacher_weight, soft, args.soft_weight),
                   epochs=max(state["epochs"], args.epochs), initial_epoch=state["epoch"], validation_data=(x_val, y_val),
                   validation_batch_size=256, callbacks=_callbacks(args, model, schedule, out, state), verbose=args.verbose)
     best = keras.saving.load_model(out / MODEL_FILE, compile=False)

@@ -8,7 +8,7 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -66,17 +66,22 @@ def drift(p: np.ndarray, ref: np.ndarray) -> dict[str, Any]:
             "flip_margin_max": float(margin[flipped].max()) if flipped.any() else 0.0}
 
 
-def evaluate(paths: Sequence[Path], x: np.ndarray, y: np.ndarray, labels: Sequence[str], threads: int = 1,
-             latency_seconds: float = 2.0) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """One row per artifact (metrics, size, latency, agreement with its float twin) and the int8-drop checks."""
+def evaluate(paths: Sequence[Path], x: np.ndarray | Callable[[dict], np.ndarray], y: np.ndarray, labels: Sequence[str],
+             threads: int = 1, latency_seconds: float = 2.0) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One row per artifact (metrics, size, latency, agreement with its float twin) and the int8-drop checks.
+
+    `x`: the inputs, or a function of a model's preprocessing spec that returns them (an aligned model sees
+    FER2013 faces aligned on BlazeFace's keypoints, as the device would align them).
+    """
     rows, probs = [], {}  # probabilities by file name: a float twin may sit in another folder
     for path in paths:
         model = Model(path, threads=threads)
-        probs[path.name] = predict(model, x)
+        xs = x(model.description.preprocess) if callable(x) else x
+        probs[path.name] = predict(model, xs)
         p = probs[path.name].argmax(1)
         row = {"file": path.name, "backend": model.backend.name, "precision": model.description.precision,
                "size_bytes": path.stat().st_size, **metrics(y, p, labels), "agreement": None,
-               "latency_ms": latency_ms(model, x[0], latency_seconds) if latency_seconds else None}
+               "latency_ms": latency_ms(model, xs[0], latency_seconds) if latency_seconds else None}
         rows.append(row)
         logger.info("%s: accuracy %.4f macro-F1 %.4f", path.name, row["accuracy"], row["macro_f1"])
     checks = []
@@ -122,10 +127,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from . import face_task
 
-    x, y = face_task.evaluation(args.data)
-    x, y = x[:args.limit], y[:args.limit]
+    import json
+
+    inputs: dict[str, np.ndarray] = {}
+    faces = face_task.load(args.data, splits=("PrivateTest",))["PrivateTest"]
+    faces = faces.take(np.arange(min(len(faces), args.limit or len(faces))))
+    y = faces.y
+
+    def x_for(spec: dict) -> np.ndarray:  # one preparation per distinct preprocessing (BlazeFace runs once)
+        key = json.dumps(spec, sort_keys=True)
+        if key not in inputs:
+            inputs[key] = face_task.pixels_to_input(face_task.prepared(faces.x, spec), spec)
+        return inputs[key]
+
     paths = [Path(m) for m in args.models]
-    rows, checks = evaluate(paths, x, y, face_task.FACE_LABELS, args.threads, args.latency_seconds)
+    rows, checks = evaluate(paths, x_for, y, face_task.FACE_LABELS, args.threads, args.latency_seconds)
     env = environment(args.threads)
     report = {"title": "Face model validation (FER2013 PrivateTest, through edge.model.Model)",
               "notes": [f"Data: `{args.data}`, PrivateTest, {len(y)} faces. Command: `edge-convert {' '.join(sys.argv[1:])}`",
