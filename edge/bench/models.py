@@ -27,6 +27,8 @@ class Artifact:
     name: str
     task: str
     precision: str
+    figures: tuple = ()  # (key, value) pairs the sidecar states: MACs per face and accuracies, for the report
+
 
     @classmethod
     def load(cls, path: str | Path) -> "Artifact":
@@ -37,9 +39,29 @@ class Artifact:
             raise ValueError(f"{p.name}: not a model file (use .tflite or .onnx)")
         try:
             d = ModelDescription.load(p)
-            return cls(p, d.name, d.task, d.precision)
+            return cls(p, d.name, d.task, d.precision, tuple(sidecar_figures(p.name, d.raw).items()))
         except DescriptionError:  # BlazeFace and third-party files may come without a sidecar
             return cls(p, p.stem, "face-detection" if "blazeface" in p.stem else "?", "?")
+
+
+def sidecar_figures(file: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """What a model's description says it costs and scores, as report columns (absent ones are left out).
+
+    The model cards quote the same fields: `macs` (per inference), the file's own PrivateTest accuracy under
+    `metrics[<file>]`, and the real-photo figures under `metrics.face_photos`.
+    """
+    out: dict[str, Any] = {}
+    macs = raw.get("macs")
+    if macs:
+        out["macs_m"] = round(macs / 1e6, 1)
+    metrics = raw.get("metrics") or {}
+    if isinstance(metrics.get(file), dict) and "accuracy" in metrics[file]:
+        out["privatetest_pct"] = round(100 * metrics[file]["accuracy"], 2)
+    photos = metrics.get("face_photos") or {}
+    for key, col in (("balanced_accuracy", "photos_balanced"), ("natural_mix_accuracy", "photos_natural")):
+        if key in photos:
+            out[col] = photos[key]
+    return out
 
 
 def shipped_models(folder: Path = MODELS_DIR) -> list[Path]:
@@ -85,7 +107,7 @@ def bench_models(paths: Sequence[str | Path], threads: Sequence[int] = (1,), bac
         art = Artifact.load(path)
         base = {"model": art.path.name, "name": art.name, "task": art.task, "precision": art.precision,
                 "format": art.path.suffix.lstrip("."), "size_kb": round(art.path.stat().st_size / 1024, 1),
-                "sha256": sha256(art.path)}
+                "sha256": sha256(art.path), **dict(art.figures)}
         chosen = backends_for(art.path, backends)
         if not chosen:
             logger.warning("%s: none of %s reads %s files; skipped", art.path.name, ", ".join(backends or []), art.path.suffix)
