@@ -36,7 +36,7 @@ from edge.labels import FACE_LABELS, NATURAL_MIX  # noqa: E402
 
 # The natural mix of expressions in a room (edge/labels.py): neutral 50 %, happy 40 %, the other five 10 % together.
 NATURAL = NATURAL_MIX
-ZOO_SIDECAR = ROOT / "benchmarks" / "opencv_zoo_fer.onnx.json"
+ZOO_SIDECAR = ROOT / "edge" / "models" / "optional" / "opencv_zoo_fer_int8.onnx.json"
 ECE_BINS = 10
 
 
@@ -106,10 +106,10 @@ def markdown(rep: dict) -> str:
 
 
 def zoo_copy(onnx: Path, tmp: Path) -> str:
-    """The OpenCV Zoo model beside its sidecar description (benchmarks/opencv_zoo_fer.onnx.json) in `tmp`."""
+    """The OpenCV Zoo model beside its sidecar description (edge/models/optional/) in `tmp`."""
     if not onnx.is_file():
         raise SystemExit(f"face_photos: {onnx} not found; see ../shared/models/README.md")
-    dst = tmp / "opencv_zoo_fer.onnx"
+    dst = tmp / "opencv_zoo_fer_int8.onnx"
     shutil.copyfile(onnx, dst)
     shutil.copyfile(ZOO_SIDECAR, tmp / (dst.name + ".json"))
     return str(dst)

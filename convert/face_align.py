@@ -14,19 +14,16 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.preprocess import cut_face_keypoints
+from edge.preprocess import CUT_FACE_MIN_SCORE, cut_face_keypoints
 
 logger = logging.getLogger(__name__)
-
-# Below the device's 0.5: an enlarged 48 px face is blurry and scores lower, and a missed face would stay unaligned.
-MIN_SCORE = 0.3
 
 
 def keypoints(faces: np.ndarray) -> np.ndarray:
     """(N, 48, 48) uint8 -> (N, 6, 2) BlazeFace keypoints in 48x48 pixel coordinates; NaN where none was found."""
     from edge.detect import make_detector
 
-    det = make_detector("blazeface", min_score=MIN_SCORE)
+    det = make_detector("blazeface", min_score=CUT_FACE_MIN_SCORE)
     t0 = time.perf_counter()
     out = np.concatenate([cut_face_keypoints(faces[i:i + 5000], det.detect) for i in range(0, len(faces), 5000)])
     logger.info("BlazeFace keypoints of %d faces in %.0f s (%.2f%% found)", len(faces), time.perf_counter() - t0,

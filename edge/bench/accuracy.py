@@ -26,8 +26,11 @@ def data_kind(data: Path) -> str:
 def face_accuracy(path: Path, data: Path, limit: int | None) -> tuple[float, int, dict[str, float]]:
     from edge.classify import FaceClassifier
 
+    from edge.preprocess import prepare_cut_faces
+
     faces, truth = fer2013_split(data, limit=limit)
-    clf = FaceClassifier(path)
+    clf = FaceClassifier(path, prior="training")  # PrivateTest has FER2013's own class mix
+    faces = prepare_cut_faces(faces, clf.spec)  # an aligned model sees the faces aligned, as in its validation
     pred = []
     for i in range(0, len(faces), BATCH):
         probs = clf.predict(clf.preprocess(list(faces[i:i + BATCH])))
