@@ -53,7 +53,14 @@ class AudioConfig:
     sample_rate: int = opt(16000, "microphone capture rate in Hz; audio is resampled to the model's rate",
                            min=8000, max=192000)
     buffer_s: float = opt(10.0, "length of the audio ring buffer in seconds", min=1, max=600)
-    energy_threshold_db: float = opt(-45.0, "frames quieter than this (dBFS RMS) count as silence", min=-120, max=0)
+    margin_db: float = opt(12.0, "speech is this many dB over the tracked noise floor (speech band, 30 ms levels)",
+                           min=3, max=40)
+    min_level_db: float = opt(-80.0, "sound quieter than this (dBFS, speech band) is 'too quiet' whatever the floor",
+                              min=-120, max=0)
+    floor_rise_db_s: float = opt(3.0, "how fast the noise-floor estimate follows a room that gets louder (dB/s)",
+                                 min=0.1, max=100)
+    adapt: bool = opt(False, "voice: adapt the feature normalisation to the voices heard (running statistics); "
+                             "false judges each utterance on its own, as the model was trained")
     min_speech_s: float = opt(0.5, "shortest speech segment that gets a voice emotion", min=0, max=60)
     # At most 30 s: features of one utterance take ~3.6 MB per second of audio (benchmarks/reports/input_memory.md).
     max_utterance_s: float = opt(8.0, "an utterance longer than this is reported and restarted", min=0.5, max=30)

@@ -90,6 +90,7 @@ class Utterance:
     speaker: str
     label: str
     text: str = ""
+    corpus: str = "emodb"
 
     @property
     def label_index(self) -> int:

@@ -11,11 +11,18 @@ FACE_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"
 # Face models are calibrated towards it (convert/calibrate.py) and real-photo accuracy is re-weighted to it.
 NATURAL_MIX = {"angry": 0.02, "disgust": 0.02, "fear": 0.02, "happy": 0.40, "sad": 0.02, "surprise": 0.02, "neutral": 0.50}
 
-# Speech labels: Emo-DB's seven classes under the project's names.
+# Speech labels: the six both voice corpora share, plus Emo-DB's boredom.
 VOICE_LABELS = ("angry", "bored", "disgust", "fear", "happy", "sad", "neutral")
 
-# Emo-DB emotion letter (German initial) -> project label.
+# Emo-DB emotion letter (German initial) -> corpus emotion name.
 EMODB_LETTERS = {"W": "angry", "L": "bored", "E": "disgust", "A": "fear", "F": "happy", "T": "sad", "N": "neutral"}
+
+# Corpus emotion -> voice label the model is trained on; None: not trained on. RAVDESS's calm is acted as a
+# distinct, low-arousal state: taken as neutral it cost 4 points of RAVDESS neutral recall (VOICE_MODEL_CARD.md).
+# Surprised exists in RAVDESS only: as a voice label it took 2.6 points of 6-class UAR from happy and fear files,
+# so surprise stays a face-only label, and fusion does not count the voice against it (edge/fuse.py).
+VOICE_SOURCE_MAP = {"angry": "angry", "bored": "bored", "disgust": "disgust", "fear": "fear", "happy": "happy",
+                    "sad": "sad", "neutral": "neutral", "calm": None, "surprise": None}
 
 # Fusion works over the union of both sets; face labels first, so a face-only
 # result reads the same as the face model's own output.

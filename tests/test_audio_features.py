@@ -6,9 +6,9 @@ import sys
 import numpy as np
 import pytest
 
-from convert.emodb import load_audio
-from edge.audio.features import (VOICE_FEATURES as S, feature_names, lld, log_mel, mfcc, segment_features, spectral,
-                                 stft_power, utterance_windows)
+from convert.speech_corpora import load_audio
+from edge.audio.features import (VOICE_FEATURES as S, active_level_db, feature_names, lld, log_mel, mfcc,
+                                 normalise_level, segment_features, spectral, stft_power, utterance_windows)
 
 librosa = pytest.importorskip("librosa")
 FILES = ["03a01Fa", "11b03Wb", "16b10Tb"]  # a male happy, a male angry, a female sad utterance
@@ -70,9 +70,19 @@ def test_functionals_shape_names_and_windows(speech):
         segment_features(speech[:S.n_fft])
 
 
-def test_device_path_imports_no_librosa_scipy_numba_or_tensorflow():
-    code = ("import sys, edge.audio.voice, edge.audio.features, edge.audio.wav, edge.audio.resample; "
-            "bad = [m for m in ('librosa', 'scipy', 'numba', 'tensorflow', 'keras') if m in sys.modules]; "
+def test_level_normalisation_makes_the_features_level_free(speech):
+    quiet = utterance_windows(speech * 0.01, 2.0, 0.5, 40.0, level_db=-26.0)  # -40 dB
+    ref = utterance_windows(speech, 2.0, 0.5, 40.0, level_db=-26.0)
+    assert np.allclose(quiet, ref, rtol=1e-3, atol=1e-3)
+    assert active_level_db(normalise_level(speech, -26.0)) == pytest.approx(-26.0, abs=1e-3)
+    # Pauses do not move the level: 1 s of silence around the speech reads the same.
+    padded = np.concatenate([np.zeros(S.sample_rate, np.float32), speech, np.zeros(S.sample_rate, np.float32)])
+    assert active_level_db(padded) == pytest.approx(active_level_db(speech), abs=0.01)
+
+
+def test_device_path_imports_no_librosa_scipy_numba_soundfile_or_tensorflow():
+    code = ("import sys, edge.audio.voice, edge.audio.features, edge.audio.gate, edge.audio.wav, edge.audio.resample; "
+            "bad = [m for m in ('librosa', 'scipy', 'numba', 'tensorflow', 'keras', 'soundfile') if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr

@@ -1,45 +1,94 @@
-"""Training smoke run and quantization round trip: Keras -> int8 TFLite and int8 ONNX -> edge/ on real Emo-DB audio."""
+"""Training round trip on real Emo-DB and RAVDESS audio: features -> softmax fit -> int8 TFLite and ONNX -> edge/."""
+
+import argparse
 
 import numpy as np
 import pytest
 
 pytest.importorskip("tensorflow")
 
-from convert.emodb import load_audio, load_emodb  # noqa: E402
-from convert.train_audio import description, fit, online_normalised, speaker_normalised, stack  # noqa: E402
+from convert.speech_corpora import DATASETS, load_audio  # noqa: E402
+from convert.train_audio import description, fit, label_map, load_corpora  # noqa: E402
+from convert.voice_data import FeatureCache, augment  # noqa: E402
+from convert.voice_eval import FoldModels, corpus_scores, folds  # noqa: E402
 from edge.audio.features import utterance_windows  # noqa: E402
 from edge.audio.voice import VoiceClassifier  # noqa: E402
-from edge.model import Model  # noqa: E402
+from edge.labels import VOICE_LABELS  # noqa: E402
 
-# Short windows with a short hop give ~16 windows per 2 s file: enough calibration rows (quantize wants
-# at least 300) from 39 files; the whole test takes about 8 s on 2 cores.
+# Short windows with a short hop give ~16 windows per 2 s file: enough calibration rows (quantize wants at
+# least 300) from ~60 files; the whole test takes about 20 s on 2 cores.
 WINDOW_S, HOP_S = 0.5, 0.1
 
 
-def test_train_quantize_and_run_through_edge(tmp_path):
-    from convert.quantize import export_all
+def _extract(x):
+    return utterance_windows(x, WINDOW_S, HOP_S, 40.0, level_db=-26.0)
 
-    utts = [u for i, u in enumerate(load_emodb("../shared/datasets/emodb")) if i % 11 == 0]  # 39 files, 8 speakers
-    feats = [utterance_windows(load_audio(u.path, 16000), WINDOW_S, HOP_S, 40.0) for u in utts]
-    y = np.array([u.label_index for u in utts])
-    spk = np.array([u.speaker for u in utts])
-    train, prior = speaker_normalised(feats, spk)
-    x, yy = stack(train, y)
-    assert len(x) >= 300
-    model = fit(x, yy, hidden=0, epochs=5, seed=0)
-    model.save(tmp_path / "voice.keras")
-    d = description(prior, len(utts), sorted(set(spk)), None)
-    d["preprocess"].update(window_s=WINDOW_S, hop_s=HOP_S)
-    paths = export_all(tmp_path / "voice.keras", x, tmp_path, "voice", d, targets=("tflite-int8", "onnx-float32",
-                                                                                  "onnx-int8"))
-    keras_pred = model.predict(x, verbose=0).argmax(1)
-    for target in ("tflite-int8", "onnx-int8"):
-        pred = Model(paths[target]).predict(x).argmax(1)
-        assert (pred == keras_pred).mean() > 0.9, target  # int8 keeps the float decisions
-    clf = VoiceClassifier(paths["tflite-int8"])
-    assert clf.window_s == WINDOW_S and clf.norm.prior_mean.shape == (x.shape[1],)
-    r = clf.classify_file(utts[0].path)
-    assert r.probs is not None and r.windows > 1 and r.emotion in clf.labels
-    # The held-out path normalises like the device: same shapes, clipped z-scores.
-    held = online_normalised(feats[:5], prior, seed=0)
-    assert held[0].shape == feats[0].shape and np.abs(np.concatenate(held)).max() <= 5.0
+
+@pytest.fixture(scope="module")
+def data():
+    utts, y = load_corpora(DATASETS / "emodb", DATASETS / "ravdess")
+    pick = [i for i, u in enumerate(utts) if (u.corpus == "emodb" and i % 13 == 0)
+            or (u.corpus == "ravdess" and u.speaker in ("r01", "r02") and i % 3 == 0)]
+    return [utts[i] for i in pick], y[pick]
+
+
+def test_corpora_map_onto_the_voice_labels(data):
+    utts, y = data
+    assert {u.corpus for u in utts} == {"emodb", "ravdess"}
+    for u, k in zip(utts, y):
+        if u.label in ("calm", "surprise"):  # not trained on (edge/labels.py VOICE_SOURCE_MAP)
+            assert k == -1
+        else:
+            assert VOICE_LABELS[k] == u.label
+    mapping, labels = label_map(["calm=neutral", "surprise=surprise"])
+    assert mapping["calm"] == "neutral" and "surprise" in labels and labels[0] == "angry"
+    with pytest.raises(SystemExit, match="--map happy=joy"):
+        label_map(["happy=joy"])
+
+
+def test_folds_hold_out_whole_speakers():
+    utts, _ = load_corpora(DATASETS / "emodb", DATASETS / "ravdess")
+    fs = folds(utts)
+    assert len(fs) == 13 and sum(len(te) for _, te in fs) == len(utts)
+    for name, te in fs:
+        held = {utts[i].speaker for i in te}
+        assert len(held) == (4 if name.startswith("ravdess") else 1)
+        assert sum(int(s[1:]) % 2 for s in held if s.startswith("r")) in (0, 2)  # RAVDESS: two men, two women
+
+
+def test_feature_cache_extracts_once_and_augments_deterministically(tmp_path, data):
+    utts, _ = data
+    calls = []
+    cache = FeatureCache(tmp_path, lambda x: calls.append(1) or _extract(x), {"test": 1})
+    a = cache.features(utts[:3], "aug0")
+    b = FeatureCache(tmp_path, _extract, {"test": 1}).features(utts[:3], "aug0")
+    assert len(calls) == 3 and all(np.array_equal(p, q) for p, q in zip(a, b))
+    x = load_audio(utts[0].path, 16000)
+    y1, y2 = augment(x, np.random.default_rng(5)), augment(x, np.random.default_rng(5))
+    assert np.array_equal(y1, y2) and 0.85 * len(x) < len(y1) < 1.15 * len(x)
+
+
+def test_train_quantize_and_run_through_edge(tmp_path, data, monkeypatch):
+    monkeypatch.setattr("convert.train_audio.WINDOW_S", WINDOW_S)  # the descriptions name this test's windows
+    monkeypatch.setattr("convert.train_audio.HOP_S", HOP_S)
+    utts, y = data
+    feats = [[_extract(load_audio(u.path, 16000)) for u in utts]]
+    corpus = np.array([u.corpus for u in utts])
+    prior, W, b, rows = fit(feats, y, corpus, np.arange(len(utts)), l2=30.0)
+    assert len(rows) >= 300 and W.shape == (rows.shape[1], len(VOICE_LABELS))
+    args = argparse.Namespace(labels=VOICE_LABELS, mapping=label_map([])[0], float_only=False)
+    fm = FoldModels(prior, W, b, rows, utts, tmp_path, args)
+    float_pred = np.array([np.argmax(fm.predict("float", prior.apply(f))) for f in feats[0]])
+    for name in ("tflite-int8", "onnx-int8"):
+        pred = np.array([np.argmax(fm.predict(name, prior.apply(f))) for f in feats[0]])
+        assert (pred == float_pred).mean() > 0.9, name  # int8 keeps the float decisions
+    # The exported file runs on the device path: the description carries the window, level and prior.
+    desc = description(prior, utts, None)
+    assert desc["preprocess"]["level_db"] == -26.0 and len(desc["preprocess"]["norm"]["mean"]) == W.shape[0]
+    clf = VoiceClassifier(tmp_path / "voice_int8.tflite")
+    assert clf.window_s == WINDOW_S and clf.level_db == -26.0
+    r = clf.classify(load_audio(utts[0].path, 16000), 16000)
+    assert r.probs is not None and r.windows > 1 and r.emotion in VOICE_LABELS
+    scored = corpus_scores(utts, float_pred, VOICE_LABELS)
+    assert scored["emodb"]["n"] == sum(1 for u in utts if u.corpus == "emodb")
+    assert len(scored["ravdess"]["confusion"][0]) == len(VOICE_LABELS) + 1  # last column: no answer

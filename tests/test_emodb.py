@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from convert.emodb import load_audio, load_emodb, load_ravdess
+from convert.speech_corpora import load_audio, load_emodb, load_ravdess
 from edge.audio.wav import write_wav
 
 
@@ -37,20 +37,32 @@ def test_emodb_rejects_foreign_names_and_empty_folders(tmp_path):
         load_emodb(tmp_path / "missing")
 
 
-def test_ravdess_layout_maps_emotions_and_skips_song_calm_surprise(tmp_path):
+def test_ravdess_layout_keeps_every_speech_emotion_and_skips_song(tmp_path):
     names = ["Actor_01/03-01-05-01-01-01-01.wav",  # angry, speech
-             "Actor_01/03-01-02-01-01-01-01.wav",  # calm: no voice label
+             "Actor_01/03-01-02-02-01-01-01.wav",  # calm, strong
              "Actor_02/03-01-01-01-02-02-02.wav",  # neutral
              "Actor_02/03-02-04-01-01-01-02.wav",  # song: skipped
-             "Actor_12/03-01-08-02-01-01-12.wav",  # surprised: no voice label
+             "Actor_12/03-01-08-02-01-01-12.wav",  # surprised
              "Actor_12/03-01-07-02-01-01-12.wav"]  # disgust
     for n in names:
         _tone(tmp_path / n, rate=48000)
     utts = load_ravdess(tmp_path)
-    assert [(u.speaker, u.label) for u in utts] == [("01", "angry"), ("02", "neutral"), ("12", "disgust")]
+    assert [(u.speaker, u.label, u.corpus) for u in utts] == [
+        ("r01", "calm", "ravdess"), ("r01", "angry", "ravdess"), ("r02", "neutral", "ravdess"),
+        ("r12", "disgust", "ravdess"), ("r12", "surprise", "ravdess")]
+    assert utts[0].text == "i2s1"  # strong intensity, statement 1
     _tone(tmp_path / "Actor_03" / "bad-name.wav")
     with pytest.raises(ValueError, match="bad-name.wav"):
         load_ravdess(tmp_path)
+
+
+def test_the_shared_ravdess_copy_is_flac_and_reads_with_soundfile():
+    pytest.importorskip("soundfile")
+    utts = load_ravdess("../shared/datasets/ravdess")
+    assert len(utts) == 1200 and len({u.speaker for u in utts}) == 20
+    assert all(u.path.suffix == ".flac" for u in utts)
+    x = load_audio(utts[0].path, 16000)
+    assert x.dtype == np.float32 and 2.5 < len(x) / 16000 < 6.0
 
 
 def test_load_audio_resamples_to_the_model_rate(tmp_path):

@@ -40,9 +40,11 @@ class FeatureSpec:
 
 
 VOICE_FEATURES = FeatureSpec()
-FEATURE_SET = "functionals/1"  # bump when the computation changes; models name the set they were trained on
+FEATURE_SET = "functionals/2"  # bump when the computation changes; models name the set they were trained on
+# functionals/2: the speech is scaled to the description's level_db (normalise_level) before the descriptors.
 FUNCTIONALS = ("mean", "std", "skew", "kurtosis", "p5", "p25", "p50", "p75", "p95", "slope")
 _PERCENTILES = (5, 25, 50, 75, 95)
+ACTIVE_RANGE_DB = 30.0  # blocks this far under the loudest are pauses or noise, not the talker's level
 F0_FUNCTIONALS = ("voiced_fraction", "f0_mean", "f0_std", "f0_p5", "f0_p50", "f0_p95", "f0_slope")
 
 
@@ -247,9 +249,35 @@ def window_starts(n_frames: int, window: int, hop: int) -> list[int]:
     return starts
 
 
+def active_level_db(x: np.ndarray, spec: FeatureSpec = VOICE_FEATURES) -> float:
+    """Speech level in dBFS: mean power of the hop-long blocks within ACTIVE_RANGE_DB of the loudest one.
+
+    Pauses and the noise floor between words hardly move it (they are far under the loud blocks),
+    so it reads the talker's level, like ITU-T P.56's active speech level.
+    """
+    n = spec.hop_length
+    b = np.asarray(x, np.float64)[: len(x) // n * n].reshape(-1, n)
+    if not len(b):
+        return -100.0
+    p = (b ** 2).mean(axis=1)
+    loud = p[p >= p.max() * 10 ** (-ACTIVE_RANGE_DB / 10)]
+    return float(10.0 * np.log10(max(loud.mean(), 1e-10)))
+
+
+def normalise_level(x: np.ndarray, target_db: float, spec: FeatureSpec = VOICE_FEATURES) -> np.ndarray:
+    """Scale x so its active speech level reads target_db: what the model sees does not depend on gain or distance."""
+    gain = 10.0 ** ((target_db - active_level_db(x, spec)) / 20.0)
+    return (np.asarray(x, np.float32) * np.float32(gain)).astype(np.float32)
+
+
 def utterance_windows(x: np.ndarray, window_s: float, hop_s: float, trim_db: float,
-                      spec: FeatureSpec = VOICE_FEATURES) -> np.ndarray:
-    """Mono samples at spec.sample_rate -> (windows, features): functionals of each window over the trimmed speech."""
+                      spec: FeatureSpec = VOICE_FEATURES, level_db: float | None = None) -> np.ndarray:
+    """Mono samples at spec.sample_rate -> (windows, features): functionals of each window over the trimmed speech.
+
+    With `level_db`, the segment is first scaled to that active speech level (normalise_level).
+    """
+    if level_db is not None:
+        x = normalise_level(x, level_db, spec)
     d, f0, v = trim(*lld(x, spec), trim_db, spec)
     window = int(round(window_s * spec.sample_rate / spec.hop_length))
     hop = int(round(hop_s * spec.sample_rate / spec.hop_length))

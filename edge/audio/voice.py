@@ -13,15 +13,13 @@ import numpy as np
 from ..labels import LabelledProbs
 from ..model import Model
 from .features import FEATURE_SET, FeatureSpec, utterance_windows
+from .gate import (BLOCK_S, FLOOR_DB, GateSettings, LevelMeter, NoiseFloor, block_levels, block_powers, decide,
+                   segment_floor)
 from .normalise import RunningNorm
 from .resample import resample
 from .wav import read_wav, to_mono
 
 logger = logging.getLogger(__name__)
-
-BLOCK_S = 0.01  # gating resolution: 10 ms blocks, the feature hop
-SILENCE_MARGIN_DB = 15.0  # blocks this far under the speech threshold are silence, between them "too quiet"
-
 
 @dataclass(frozen=True)
 class VoiceResult(LabelledProbs):
@@ -32,32 +30,26 @@ class VoiceResult(LabelledProbs):
     labels: tuple[str, ...]
     start_s: float = 0.0  # position in the stream
     duration_s: float = 0.0
-    level_db: float = -100.0  # loudest 10 ms block, dBFS RMS
+    level_db: float = FLOOR_DB  # loudest 30 ms, speech band, dBFS
+    floor_db: float = FLOOR_DB  # the segment's noise floor, same scale
     windows: int = 0
     timing_ms: dict = field(default_factory=dict, compare=False)  # "features", "classify"
 
     def to_dict(self) -> dict:
         d = {"start_s": round(self.start_s, 3), "duration_s": round(self.duration_s, 3),
-             "level_db": round(self.level_db, 1)}
+             "level_db": round(self.level_db, 1), "floor_db": round(self.floor_db, 1)}
         if self.probs is None:
             return {**d, "emotion": None, "reason": self.reason}
         return {**d, "emotion": self.emotion, "confidence": round(self.confidence, 4), "windows": self.windows,
                 "probs": {l: round(float(p), 4) for l, p in zip(self.labels, self.probs)}}
 
 
-def block_levels(x: np.ndarray, rate: int) -> np.ndarray:
-    """RMS level in dBFS of each whole 10 ms block."""
-    n = max(1, int(rate * BLOCK_S))
-    b = np.asarray(x, np.float32)[: len(x) // n * n].reshape(-1, n)
-    return 10.0 * np.log10(np.maximum((b.astype(np.float64) ** 2).mean(axis=1), 1e-10))
-
-
 class VoiceClassifier:
-    """Loads the voice model once; turns a speech segment into probabilities averaged over its windows."""
+    """Loads the voice model once; gates a segment and turns its speech into probabilities averaged over windows."""
 
     def __init__(self, path: str | Path, backend: str | None = None, threads: int = 1,
-                 providers: Sequence[str] | None = None, energy_threshold_db: float = -45.0,
-                 min_speech_s: float = 0.5, adapt: bool = True) -> None:
+                 providers: Sequence[str] | None = None, gate: GateSettings = GateSettings(),
+                 adapt: bool = False) -> None:
         self.model = Model(path, backend=backend, threads=threads, providers=providers)
         d = self.model.description
         if d.task != "voice":
@@ -72,23 +64,23 @@ class VoiceClassifier:
         # The model saw functionals over at most `window_s` of speech; longer speech is windowed with `hop_s`.
         self.window_s, self.hop_s = float(p["window_s"]), float(p["hop_s"])
         self.trim_db = float(p["trim_below_peak_db"])
+        self.level_db = float(p["level_db"])
         self.norm = RunningNorm.from_description(p["norm"])
         if self.norm.prior_mean.shape[0] != self.model.input_shape[-1]:
             raise ValueError(f"{path}: description has {self.norm.prior_mean.shape[0]} normalisation values for a "
                              f"model taking {self.model.input_shape[-1]} features; re-run `edge-convert train-audio`")
         self.adapt = adapt
-        self.energy_threshold_db = energy_threshold_db
-        self.min_speech_s = min_speech_s
+        self.gate = gate
 
     def window_features(self, x: np.ndarray) -> np.ndarray:
         """Mono samples at the model rate -> (windows, features) functionals, not yet normalised."""
-        return utterance_windows(x, self.window_s, self.hop_s, self.trim_db, self.spec)
+        return utterance_windows(x, self.window_s, self.hop_s, self.trim_db, self.spec, level_db=self.level_db)
 
     def predict_features(self, f: np.ndarray) -> np.ndarray:
         """(windows, features) of one utterance -> probabilities averaged over its windows.
 
-        With `adapt`, the utterance first joins the running statistics (as in training, where a
-        speaker's statistics include every one of its utterances), then it is normalised by them.
+        Without `adapt` (cold start, as trained) the features are z-scored by the training prior. With it,
+        the utterance first joins the running statistics of the voices heard so far, then is normalised by them.
         """
         if self.adapt:
             self.norm.update(f.mean(axis=0))
@@ -99,14 +91,11 @@ class VoiceClassifier:
         t0 = time.perf_counter()
         x = np.asarray(x, np.float32)
         levels = block_levels(x, rate)
-        peak = float(levels.max()) if len(levels) else -100.0
-        speech = np.flatnonzero(levels >= self.energy_threshold_db)
-        base = dict(labels=self.labels, start_s=start_s, duration_s=len(x) / rate, level_db=peak)
-        if len(speech) == 0:
-            reason = "silence" if peak < self.energy_threshold_db - SILENCE_MARGIN_DB else "too quiet"
-            return VoiceResult(None, reason, **base)
-        if (speech[-1] - speech[0] + 1) * BLOCK_S < self.min_speech_s:
-            return VoiceResult(None, "too short", **base)
+        g = decide(levels, segment_floor(levels), self.gate)
+        base = dict(labels=self.labels, start_s=start_s, duration_s=len(x) / rate, level_db=g.peak_db,
+                    floor_db=g.floor_db)
+        if g.reason is not None:
+            return VoiceResult(None, g.reason, **base)
         y = resample(x, rate, self.sample_rate)
         feats = self.window_features(y)
         t1 = time.perf_counter()
@@ -130,36 +119,48 @@ class StreamUpdate:
 
 
 class VoiceStream:
-    """Speech gating over a stream: collects each utterance between silences and classifies it when it ends."""
+    """Speech gating over a stream: collects each utterance between silences and classifies it when it ends.
+
+    The noise floor is tracked over the whole stream (gate.NoiseFloor); a block `margin_db` over it
+    opens an utterance, `end_silence_s` without one closes it. The classifier then judges the cut-out
+    segment exactly as it judges a file, so `run` and `infer` give the same answer for the same speech.
+    """
 
     PRE_ROLL_S = 0.2  # audio kept before the first loud block, so soft onsets are not cut
 
-    def __init__(self, classifier: VoiceClassifier, audio, rate: int) -> None:
-        """`audio` is the [audio] config section (energy_threshold_db, min_speech_s, end_silence_s, max_utterance_s)."""
+    def __init__(self, classifier: VoiceClassifier, rate: int, end_silence_s: float = 0.4,
+                 max_utterance_s: float = 8.0) -> None:
         self.classifier, self.rate = classifier, int(rate)
-        classifier.energy_threshold_db = float(audio.energy_threshold_db)
-        classifier.min_speech_s = float(audio.min_speech_s)
         self.block = max(1, int(self.rate * BLOCK_S))
-        self.end_blocks = max(1, int(round(audio.end_silence_s / BLOCK_S)))
-        self.max_blocks = max(1, int(round(audio.max_utterance_s / BLOCK_S)))
-        pre_roll_s = self.PRE_ROLL_S
-        self.pre_blocks = int(round(pre_roll_s / BLOCK_S))  # keep the soft onset before the first loud block
+        self.end_blocks = max(1, int(round(end_silence_s / BLOCK_S)))
+        self.max_blocks = max(1, int(round(max_utterance_s / BLOCK_S)))
+        self.pre_blocks = int(round(self.PRE_ROLL_S / BLOCK_S))
+        self.meter = LevelMeter()
+        self.floor = NoiseFloor(classifier.gate.floor_rise_db_s)
         self._pending = np.zeros(0, np.float32)
         self._blocks: list[np.ndarray] = []  # the current utterance (with pre-roll), block by block
-        self._quiet = 0  # consecutive silent blocks inside the utterance
+        self._quiet = 0  # consecutive blocks under the speech level inside the utterance
         self._in_speech = False
         self._pos = 0  # blocks consumed since the start
-        self.last_level_db = -100.0
+        self.last_level_db = FLOOR_DB
         self.utterances = 0
         self.rejected = 0
+
+    @classmethod
+    def from_config(cls, classifier: VoiceClassifier, audio, rate: int) -> "VoiceStream":
+        """The stream as the [audio] section says (end_silence_s, max_utterance_s); the gate is the classifier's."""
+        return cls(classifier, rate, float(audio.end_silence_s), float(audio.max_utterance_s))
 
     @property
     def reason(self) -> str | None:
         """Why there is no voice result right now: None while speech is being collected."""
         if self._in_speech:
             return None
-        t = self.classifier.energy_threshold_db
-        return "silence" if self.last_level_db < t - SILENCE_MARGIN_DB else "too quiet"
+        g = self.classifier.gate
+        floor = self.floor.db if self.floor.db is not None else FLOOR_DB
+        if self.last_level_db >= floor + g.margin_db and self.last_level_db < g.min_level_db:
+            return "too quiet"
+        return "silence"
 
     def feed(self, x: np.ndarray) -> StreamUpdate:
         """Feed mono samples at `rate`; the update carries the last utterance that ended in them."""
@@ -173,10 +174,12 @@ class VoiceStream:
         n = len(x) // self.block
         self._pending = x[n * self.block:]
         out = []
-        levels = block_levels(x[: n * self.block], self.rate)
-        for i, level in enumerate(levels):
-            self.last_level_db = float(level)
-            r = self._step(x[i * self.block:(i + 1) * self.block], level >= self.classifier.energy_threshold_db)
+        margin = self.classifier.gate.margin_db
+        for i, level in enumerate(self.meter.levels(block_powers(x[: n * self.block], self.rate))):
+            level = float(level)
+            self.last_level_db = level
+            loud = level >= self.floor.update(level) + margin
+            r = self._step(x[i * self.block:(i + 1) * self.block], loud)
             if r is not None:
                 out.append(r)
         return out

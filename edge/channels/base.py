@@ -31,7 +31,9 @@ def model_options(models) -> dict[str, Any]:
 def gate_options(audio) -> dict[str, Any]:
     """The speech gate of the [audio] section, as the voice classifier takes it: `run`, `infer` and
     `edge-bench --accuracy` all build theirs with it, so a file gets the verdict the live loop would give."""
-    return {"energy_threshold_db": audio.energy_threshold_db, "min_speech_s": audio.min_speech_s}
+    from ..audio.gate import GateSettings
+
+    return {"gate": GateSettings.from_config(audio), "adapt": bool(audio.adapt)}
 
 
 class Channel:

@@ -77,14 +77,14 @@ class VoiceChannel(Channel):
         else:
             self.capture = AudioCapture(source, stop, buffer_s=a.buffer_s, realtime=realtime,
                                         loop=bool(v is not None and v.loop), open_timeout_s=timeout).start()
-        self.stream = VoiceStream(self.classifier, a, self.capture.sample_rate)
+        self.stream = VoiceStream.from_config(self.classifier, a, self.capture.sample_rate)
         self._pos = 0
 
     def _restart(self, loop: int) -> None:
         """The looping video started again: so does its sound track, and the last utterance is history."""
         self._loop = loop
         self.capture.restart()
-        self.stream = VoiceStream(self.classifier, self.audio_cfg, self.capture.sample_rate)
+        self.stream = VoiceStream.from_config(self.classifier, self.audio_cfg, self.capture.sample_rate)
         self._pos, self._last, self.ended = 0, None, False
 
     def step(self, frame, timing: dict[str, float], until_s: float | None = None) -> Part:

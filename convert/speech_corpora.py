@@ -1,0 +1,61 @@
+"""Speech-emotion corpora for training: Emo-DB (WAV, German) and RAVDESS (FLAC, English), one utterance list.
+
+Each corpus keeps its own emotion names here (RAVDESS has calm and surprised, Emo-DB bored);
+`convert/train_audio.py` maps them onto the model's labels (VOICE_SOURCE_MAP in edge/labels.py).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from edge.audio.resample import resample
+from edge.audio.wav import read_wav, to_mono
+from edge.datasets import DatasetError, DatasetMissing, Utterance, read_emodb
+
+DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+# RAVDESS: modality-channel-emotion-intensity-statement-repetition-actor; 03 = audio only, 01 = speech.
+RAVDESS_NAME = re.compile(r"^(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)\.(wav|flac)$")
+RAVDESS_EMOTIONS = {"01": "neutral", "02": "calm", "03": "happy", "04": "sad", "05": "angry", "06": "fear",
+                    "07": "disgust", "08": "surprise"}
+
+
+def load_emodb(root: str | Path) -> list[Utterance]:
+    """All Emo-DB utterances under root (its wav/ folder or the folder holding it), sorted by name."""
+    return read_emodb(root)
+
+
+def load_ravdess(root: str | Path) -> list[Utterance]:
+    """RAVDESS speech files (Actor_XX/03-01-EE-II-SS-RR-AA.flac or .wav), speaker 'rXX', sorted by name.
+
+    Song files (channel 02) are skipped; `text` holds intensity and statement (e.g. 'i2s1').
+    """
+    root = Path(root)
+    files = sorted(p for p in root.glob("Actor_*/*") if p.suffix in (".flac", ".wav"))
+    if not files:
+        raise DatasetMissing(f"{root}: no Actor_XX/*.flac or *.wav files (RAVDESS layout)")
+    out = []
+    for p in files:
+        m = RAVDESS_NAME.match(p.name)
+        if not m:
+            raise DatasetError(f"{p}: name does not follow RAVDESS's MM-CC-EE-II-SS-RR-AA.flac")
+        _, channel, emotion, intensity, statement, _, actor, _ = m.groups()
+        if channel != "01" or emotion not in RAVDESS_EMOTIONS:  # 02 = song
+            continue
+        out.append(Utterance(p, "r" + actor, RAVDESS_EMOTIONS[emotion], f"i{intensity[1]}s{statement[1]}",
+                             corpus="ravdess"))
+    return out
+
+
+def load_audio(path: str | Path, rate: int) -> np.ndarray:
+    """A WAV or FLAC file -> mono float32 at `rate` (FLAC through soundfile, a workstation-only package)."""
+    path = Path(path)
+    if path.suffix.lower() == ".flac":
+        import soundfile
+
+        x, sr = soundfile.read(str(path), dtype="float32", always_2d=True)
+    else:
+        x, sr = read_wav(path)
+    return resample(to_mono(x), sr, rate)
