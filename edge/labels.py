@@ -11,8 +11,9 @@ FACE_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"
 # Face models are calibrated towards it (convert/calibrate.py) and real-photo accuracy is re-weighted to it.
 NATURAL_MIX = {"angry": 0.02, "disgust": 0.02, "fear": 0.02, "happy": 0.40, "sad": 0.02, "surprise": 0.02, "neutral": 0.50}
 
-# Speech labels: the six both voice corpora share, plus Emo-DB's boredom.
-VOICE_LABELS = ("angry", "bored", "disgust", "fear", "happy", "sad", "neutral")
+# Speech labels: the six both voice corpora share, plus Emo-DB's boredom, in FUSED_LABELS order
+# (`edge-convert train-audio` orders a model's labels so).
+VOICE_LABELS = ("angry", "disgust", "fear", "happy", "sad", "neutral", "bored")
 
 # Emo-DB emotion letter (German initial) -> corpus emotion name.
 EMODB_LETTERS = {"W": "angry", "L": "bored", "E": "disgust", "A": "fear", "F": "happy", "T": "sad", "N": "neutral"}

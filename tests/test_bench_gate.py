@@ -83,12 +83,12 @@ def test_gate_errors_name_the_fix(tmp_path, capsys):
 
 
 def test_voice_gate_uses_the_audio_section_of_the_config(tmp_path):
-    """`edge-bench --accuracy --config` gates speech as `run` does: a threshold above every utterance scores 0."""
+    """`edge-bench --accuracy --config` gates speech as `run` does: a minimum level above every utterance scores 0."""
     from edge.bench.accuracy import gate
     from edge.config import AudioConfig
 
     need(EMODB, VOICE_MODEL)
-    strict = AudioConfig(energy_threshold_db=-3.0)
+    strict = AudioConfig(min_level_db=-3.0)
     (default,) = gate([VOICE_MODEL], EMODB, None, limit=6)
     (gated,) = gate([VOICE_MODEL], EMODB, None, limit=6, audio=strict)
     assert default["accuracy"] > 0 and gated["accuracy"] == 0.0

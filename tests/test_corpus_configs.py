@@ -75,7 +75,7 @@ CASES = [
     ("sample-rate-1", "[audio]\nsample_rate = 1\n", 2, "audio.sample_rate = 1: must be at least 8000"),
     ("utterance-600-s", "[audio]\nmax_utterance_s = 600\n", 2, "audio.max_utterance_s = 600.0: must be at most 30"),
     ("smoothing-1", "[fusion]\nsmoothing = 1.0\n", 2, "fusion.smoothing = 1.0: must be at most 0.99"),
-    ("threshold-plus-10-db", "[audio]\nenergy_threshold_db = 10\n", 2, "audio.energy_threshold_db = 10.0: must be at"),
+    ("min-level-plus-10-db", "[audio]\nmin_level_db = 10\n", 2, "audio.min_level_db = 10.0: must be at most 0"),
     ("realtime-yes", '[video]\nrealtime = "yes"\n', 2, "video.realtime = 'yes': expected true or false"),
     ("providers-string", '[models]\nproviders = "CPU"\n', 2, "models.providers = 'CPU': expected a list of str"),
     ("section-not-table", "video = 3\n", 2, "video: expected a table, got 3"),

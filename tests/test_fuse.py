@@ -68,7 +68,8 @@ def test_weighted_sum_with_default_weights():
 def test_the_voice_neither_votes_for_nor_against_the_faces_surprise():
     fuser = defaults()
     face = np.array([0.0, 0.0, 0.0, 0.2, 0.0, 0.5, 0.3], np.float32)  # surprise 0.5, neutral 0.3, happy 0.2
-    voice = np.array([0.0, 0.0, 0.0, 0.0, 0.6, 0.4, 0.0], np.float32)  # happy 0.6, sad 0.4 (VOICE_LABELS order)
+    voice = np.zeros(len(VOICE_LABELS), np.float32)
+    voice[VOICE_LABELS.index("happy")], voice[VOICE_LABELS.index("sad")] = 0.6, 0.4
     fused = fuser.update({"face": to_fused(face, FACE_LABELS), "voice": to_fused(voice, VOICE_LABELS)})
     # Surprise keeps the face's 0.5 (only the face can say it); happy is (0.5 * 0.2 + 0.3 * 0.6) / 0.8 = 0.35.
     # Counting the voice as a 0 for surprise would give surprise 0.3125 and let happy (0.35) win.

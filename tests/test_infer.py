@@ -93,9 +93,9 @@ def test_video_with_its_sound_track():
 
 @needs_data
 def test_infer_gates_speech_with_the_audio_section_like_run(tmp_path):
-    """[audio] energy_threshold_db and min_speech_s reach `infer` as they reach the live loop."""
+    """[audio] min_level_db and min_speech_s reach `infer` as they reach the live loop."""
     strict = tmp_path / "strict.toml"
-    strict.write_text("[audio]\nenergy_threshold_db = -3.0\n")  # louder than any Emo-DB utterance
+    strict.write_text("[audio]\nmin_level_db = -3.0\n")  # louder than any Emo-DB utterance
     wav = EMODB / "03a01Wa.wav"
     _, (default,), _ = infer(wav)
     _, (gated,), _ = infer("--config", strict, wav)

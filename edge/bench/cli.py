@@ -59,7 +59,7 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--min-accuracy", type=_fraction, metavar="X", help=f"exit {EXIT_BELOW_FLOOR} when any evaluated model scores below X")
     m.add_argument("--limit", type=int, help="evaluate only the first N samples of DATA (quick checks)")
     m.add_argument("--config", type=Path, help="TOML config as for `edge-emotion run`: --accuracy gates speech with "
-                                                "its [audio] energy_threshold_db and min_speech_s")
+                                                "its [audio] gate (margin_db, min_level_db, min_speech_s)")
     _common(m)
 
     p = sub.add_parser("pipeline", help="per-stage latency of the real runtime loop on a source")
