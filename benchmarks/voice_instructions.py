@@ -81,7 +81,11 @@ def main() -> int:
                                                          "rows": rows}, indent=2) + "\n")
     what = {"features": "features of 1 s of 16 kHz speech (one 1 s window)", "inference": "int8 model, one window",
             "gate": "gate levels of 1 s", "classify": "classify 1 s (gate + features + normalisation + inference)"}
+    sys.path.insert(0, str(ROOT))
+    from edge.bench.system import isa_line
+
     lines = ["# Voice path: instructions per call (callgrind)", "", f"Command: `{command}`", "",
+             f"Machine: {isa_line()} (callgrind's counts do not depend on it, see below)", "",
              "callgrind runs the AVX2 code paths (valgrind does not emulate AVX-512), so these are the counts an "
              "AVX2-only x86 CPU executes. Each figure is (Ir with n calls - Ir with 0 calls) / n.", "",
              "| case | M instructions per call |", "| --- | --- |"]

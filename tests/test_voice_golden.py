@@ -16,7 +16,7 @@ GOLDEN = json.loads((Path(__file__).parent / "data" / "voice_golden.json").read_
 EMODB = Path("../shared/datasets/emodb/wav")
 
 
-@pytest.mark.parametrize("model,prob_tol", [("voice_int8.tflite", 0.01), ("voice_int8.onnx", 0.02)])
+@pytest.mark.parametrize("model,prob_tol", [("voice_int8.tflite", 0.01), ("voice_int8.onnx", 0.03)])
 def test_shipped_voice_model_gives_the_golden_labels(model, prob_tol):
     backend = "onnxruntime" if model.endswith(".onnx") else None
     if backend:
@@ -27,7 +27,8 @@ def test_shipped_voice_model_gives_the_golden_labels(model, prob_tol):
         clf.norm.reset()
         r = clf.classify_file(EMODB / row["file"])
         assert r.emotion == row["emotion"], row["file"]
-        # Same runtime as the golden run: within int8 output steps (1/256); ONNX rounds differently (QDQ; measured 0.0043).
+        # Same runtime as the golden run: within int8 output steps (1/256). ONNX quantizes differently (u8 activations,
+        # 7-bit weights): v2 measured up to 0.0243 (6 steps, 03a01Wa), same labels.
         assert np.abs(r.probs - np.array(row["probs"])).max() <= prob_tol, row["file"]
 
 
