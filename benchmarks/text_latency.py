@@ -42,18 +42,6 @@ SENTENCE = ("I waited at the station for almost two hours because the train was 
 CLASSIFY = "classify (checks + language + tokens + vector + model)"
 
 
-def cpu_timed(fn, seconds: float, warmup: int = 50) -> list[float]:
-    """Like edge.bench.stats.timed, in milliseconds of this thread's CPU time."""
-    for _ in range(warmup):
-        fn()
-    out, end = [], time.perf_counter() + seconds
-    while time.perf_counter() < end or len(out) < 100:
-        t = time.thread_time()
-        fn()
-        out.append((time.thread_time() - t) * 1e3)
-    return out
-
-
 def instructions_per_sentence(model: Path, n: int = 200) -> int:
     """Callgrind's instruction count of classifying the sentence n times, minus that of 0 times, over n."""
     counts = []
@@ -100,7 +88,7 @@ def main() -> int:
             print(f"{path.name} {name}: p50 {s['p50_ms']:.4f} ms, p90 {s['p90_ms']:.4f} ms (n={s['n']})")
         # The same calls in this thread's CPU time: on a shared machine the wall-clock tail is mostly other jobs
         # taking the core in the middle of a call, which CPU time does not count.
-        s = summarize(cpu_timed(cases[CLASSIFY], args.seconds))
+        s = summarize(timed(cases[CLASSIFY], args.seconds, warmup=50, min_runs=100, clock=time.thread_time))
         rows.append({"model": path.name, "backend": clf.model.backend.name, "case": CLASSIFY + ", thread CPU time", **s})
         print(f"{path.name} {CLASSIFY}, CPU time: p50 {s['p50_ms']:.4f} ms, p90 {s['p90_ms']:.4f} ms (n={s['n']})")
     load = os.getloadavg()[0]

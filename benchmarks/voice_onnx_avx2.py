@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -71,6 +72,16 @@ def _predict(model_path: Path, backend: str | None, rows: np.ndarray, owner: np.
     return pred
 
 
+def cpuid_features() -> str:
+    """What this process's CPU says it has (numpy reads cpuid; under qemu-user /proc/cpuinfo is the host's)."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as f
+    except ImportError:  # numpy < 2
+        from numpy.core._multiarray_umath import __cpu_features__ as f
+    return " ".join(f"{k}={'yes' if f.get(k) else 'no'}" for k in ("AVX2", "FMA3", "AVX512F", "AVX512_CNL", "AVX512VNNI",
+                                                                  "AVX512_SPR"))
+
+
 def compare(name: str, emulated: str) -> None:
     from convert.speech_corpora import DATASETS
     from convert.train_audio import load_corpora
@@ -96,9 +107,9 @@ def compare(name: str, emulated: str) -> None:
                for k, b in (("tflite", None), ("onnx", "onnxruntime"))}
     agree = float((shipped["tflite"] == shipped["onnx"]).mean())
     machine = (f"emulated: {emulated} (the host's /proc/cpuinfo is not what the models ran on)" if emulated
-               else isa_line())
+               else isa_line()) + f"; cpuid as this process sees it (numpy): {cpuid_features()}"
     command = (f"{emulated} .venv/bin/python " if emulated else "python ") + "benchmarks/voice_onnx_avx2.py " + \
-        " ".join(sys.argv[1:])
+        shlex.join(sys.argv[1:])
     out = {"command": command, "machine": machine, "seconds": round(time.time() - t0, 1),
            "uar": {k: {c: s[c]["uar"] for c in s} for k, s in scored.items()},
            "recall": {k: {c: s[c]["recall"] for c in s} for k, s in scored.items()},
