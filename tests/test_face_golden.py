@@ -3,17 +3,20 @@
 What is stable across CPUs is the float model's output, not the int8 label of a near-tie: different int8 kernels
 (AVX2, AVX-512 VNNI, AMX, ARM NEON) round differently, so a face whose two best classes are almost equal may
 change label on a new machine without anything being wrong. The tolerances come from the whole of PrivateTest
-(3,589 faces, face model v1; `edge-convert validate ...` in benchmarks/reports/face_validation.md, and the same on
-an emulated AVX2-only CPU with `bash benchmarks/avx2_emulated.sh ...` in benchmarks/reports/face_validation_avx2.md):
+(3,589 faces; `edge-convert validate ...`, commands in benchmarks/reports/face_validation.md for the default model
+and face_large_validation.md for face_large; this file passes on an emulated AVX2-only CPU too,
+`qemu-x86_64-static -cpu Haswell-v4 .venv/bin/python -m pytest tests/test_face_golden.py`):
 
-- a correct int8 artifact moves a probability by at most 0.039 (ONNX, 7-bit weights) or 0.015 (TFLite) from the
-  float model, and only faces whose float top-2 margin is below 0.025 changed label;
+- a correct int8 artifact moves a probability by at most 0.078 (default, ONNX), 0.056 (default, TFLite), 0.039
+  (face_large, ONNX, 7-bit weights) or 0.015 (face_large, TFLite) from its float model, and only faces whose float
+  top-2 margin is below 0.075 (default) or 0.025 (face_large) changed label;
 - onnxruntime's saturating AVX2 kernels (issue 10: 8-bit weights on a CPU without VNNI) changed the label of
-  faces with large margins and agreed with float far less often (figures in face_validation_avx2.md).
+  faces with large margins and agreed with float far less often (issue 10).
 
-So: every face whose float margin is at least CONFIDENT_MARGIN (2.5x the largest movement seen) must keep the
-float label; no probability may move more than MAX_PROB_SHIFT; and the labels must agree with float on at least
-MIN_AGREEMENT of the faces (measured 98.97 % ONNX, 99.55 % TFLite on all of PrivateTest).
+So: every face whose float margin is at least CONFIDENT_MARGIN (above the largest flipped margin of either family)
+must keep the float label; no probability may move more than MAX_PROB_SHIFT; and the labels must agree with float
+on at least MIN_AGREEMENT of the faces (measured on all of PrivateTest: default 98.41 % ONNX, 98.36 % TFLite;
+face_large 98.97 % ONNX, 99.55 % TFLite).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from edge.datasets import read_fer2013
 from edge.description import ModelDescription
 from edge.labels import FACE_LABELS
 from edge.model import Model
-from edge.preprocess import FACE_PREPROCESS, pixels_to_input
+from edge.preprocess import FACE_PREPROCESS, pixels_to_input, prepare_cut_faces
 
 ROOT = Path(__file__).resolve().parents[1]
 CSV = ROOT.parent / "shared" / "datasets" / "fer2013" / "fer2013.csv.gz"
@@ -40,6 +43,8 @@ CONFIDENT_MARGIN = 0.10
 MAX_PROB_SHIFT = 0.10
 MIN_AGREEMENT = 0.97
 ARTIFACTS = [f"{family}_int8{ext}" for family in GOLDEN["references"] for ext in (".tflite", ".onnx")]
+# PrivateTest accuracy each family's sidecar must record (measured: default 63.03 %, face_large 68.85 %, int8 TFLite)
+MIN_ACCURACY = {"face": 0.62, "face_large": 0.68}
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +54,13 @@ def faces():
     # edge/'s reader, not convert/'s: this test also runs under Python 3.8 (make test-py38)
     x, y = read_fer2013(CSV, ("PrivateTest",), {"PrivateTest": {r["private_test_position"] for r in ROWS}})["PrivateTest"]
     assert [FACE_LABELS[int(t)] for t in y] == [r["true"] for r in ROWS], "the golden rows no longer match the dataset"
-    return pixels_to_input(x)
+    return x
+
+
+def prepared(faces: np.ndarray, spec: dict) -> np.ndarray:
+    """The faces as the model takes them: aligned on BlazeFace's keypoints when its description says so, the way
+    convert/face_task.py prepared them for training and make_face_golden.py for the float references."""
+    return pixels_to_input(prepare_cut_faces(faces, spec), spec)
 
 
 @pytest.mark.parametrize("name", ARTIFACTS)
@@ -59,7 +70,7 @@ def test_int8_model_stays_with_its_float_reference(faces, name):
     family = name.split("_int8")[0]
     ref = np.array([r["float32"][family] for r in ROWS], np.float32)
     model = Model(MODELS / name)
-    probs = model.predict(faces)
+    probs = model.predict(prepared(faces, model.description.preprocess))
     assert probs.shape == ref.shape and np.allclose(probs.sum(1), 1.0, atol=0.05)  # softmax survives int8 output
 
     top2 = np.sort(ref, 1)[:, -2:]
@@ -79,10 +90,13 @@ def test_int8_model_stays_with_its_float_reference(faces, name):
 def test_shipped_descriptions_are_int8_and_carry_the_preprocessing():
     for name in ARTIFACTS:
         d = ModelDescription.load(MODELS / name)
-        # version 1 crops the box as it was trained; FACE_PREPROCESS adds the keypoint template for aligned models
         assert d.labels == FACE_LABELS and d.precision == "int8"
-        assert d.preprocess == {k: v for k, v in FACE_PREPROCESS.items() if k != "align"}
-        assert d.raw["metrics"][name]["accuracy"] >= 0.66  # measured on PrivateTest, written by `edge-convert quantize`
+        # measured on PrivateTest, written by `edge-convert quantize --metrics` and benchmarks/face_family.py
+        assert d.raw["metrics"][name]["accuracy"] >= MIN_ACCURACY[name.split("_int8")[0]]
+    # the default aligns on the keypoints; face_large (version 1) crops the box as it was trained
+    assert ModelDescription.load(MODELS / "face_int8.tflite").preprocess == FACE_PREPROCESS
+    assert ModelDescription.load(MODELS / "face_large_int8.tflite").preprocess == \
+        {k: v for k, v in FACE_PREPROCESS.items() if k != "align"}
     onnx = ModelDescription.load(MODELS / "face_int8.onnx").raw["quantization_scheme"]
     assert onnx["reduce_range"] and onnx["weight_type"] == "QInt8"  # 7-bit weights: no AVX2 saturation (issue 10)
     assert ModelDescription.load(MODELS / "face_int8.tflite").input.dtype == "int8"

@@ -5,8 +5,8 @@ are then tested against them (tests/test_face_golden.py), so a new CPU's int8 ke
 they move from the float model, not by how they break near-ties.
 
 Usage (after a face model changes; review the diff):
-    python tests/data/make_face_golden.py --float face=runs/face/q/face_float32.tflite \
-        [--float face_large=/path/to/face_large_float32.tflite]
+    python tests/data/make_face_golden.py --float face=runs/face_v2_ship/q/face_float32.tflite \
+        --float face_large=runs/face_v2_ship/v1/face_large_float32.tflite   # v1's float weights (edge-convert dequantize)
 Each `FAMILY=FILE` names the float32 twin of the shipped `edge/models/FAMILY_int8.*` files.
 """
 
@@ -23,7 +23,8 @@ sys.path.insert(0, str(ROOT))
 from edge.datasets import read_fer2013  # noqa: E402
 from edge.labels import FACE_LABELS  # noqa: E402
 from edge.model import Model  # noqa: E402
-from edge.preprocess import pixels_to_input  # noqa: E402
+sys.path.insert(0, str(ROOT / "tests"))
+from test_face_golden import prepared  # noqa: E402  the test's own preparation (alignment for aligned models)
 
 CSV = ROOT.parent / "shared" / "datasets" / "fer2013" / "fer2013.csv.gz"
 N = 200  # faces; PrivateTest positions drawn once with default_rng(2013)
@@ -36,11 +37,11 @@ def main() -> None:
     args = ap.parse_args()
     positions = sorted(int(i) for i in np.random.default_rng(2013).choice(PRIVATE_TEST, N, replace=False))
     x, y = read_fer2013(CSV, ("PrivateTest",), {"PrivateTest": set(positions)})["PrivateTest"]
-    x = pixels_to_input(x)
     refs = {}
     for spec in args.float:
         family, path = spec.split("=", 1)
-        refs[family] = (Path(path).name, Model(path).predict(x))
+        model = Model(path)
+        refs[family] = (Path(path).name, model.predict(prepared(x, model.description.preprocess)))
     rows = [{"private_test_position": pos, "true": FACE_LABELS[int(t)],
              "float32": {fam: [round(float(v), 4) for v in p[i]] for fam, (_, p) in refs.items()}}
             for i, (pos, t) in enumerate(zip(positions, y))]
