@@ -7,7 +7,7 @@
 # (benchmarks/avx2_cost.py estimates that from instruction counts).
 #
 # Usage: bash benchmarks/avx2_emulated.sh [N] [OUT_STEM] MODEL...
-#   e.g. bash benchmarks/avx2_emulated.sh 600 benchmarks/reports/face_validation_avx2 runs/face/q/face_float32.onnx \
+#   e.g. bash benchmarks/avx2_emulated.sh 600 benchmarks/reports/face_validation_avx2 runs/face_v2_ship/q/face_float32.onnx \
 #            edge/models/face_int8.tflite edge/models/face_int8.onnx
 set -euo pipefail
 cd "$(dirname "$0")/.."
