@@ -12,10 +12,16 @@ from __future__ import annotations
 
 import collections
 import re
+import signal
 import sys
 from pathlib import Path
 
 import pytest
+
+# The service tests send SIGHUP and expect its default action (exit), as under systemd, which starts a service
+# with every signal at its default. A test run started under `nohup` (or any parent that ignores SIGHUP) would pass
+# SIG_IGN on to every process the tests spawn, and those tests would then hang: give the children the default back.
+signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 # convert/ (the workstation stage) may use Python 3.10+ and TensorFlow; the device runtime's tests run on 3.8.
 WORKSTATION_PYTHON = (3, 10)
