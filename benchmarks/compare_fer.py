@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import shlex
 import sys
@@ -36,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from edge.bench.report import write_json_md  # noqa: E402
 from edge.bench.stats import summarize  # noqa: E402
 from edge.bench.system import isa_line, library_versions, sha256, system_info  # noqa: E402
 
@@ -262,10 +262,7 @@ def main_instructions(args, argv) -> int:
            "valgrind": subprocess.run(["valgrind", "--version"], capture_output=True, text=True).stdout.strip()}
     print(instructions_markdown(rep))
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "avx2_instructions.json").write_text(json.dumps(rep, indent=1) + "\n")
-        (args.out / "avx2_instructions.md").write_text(instructions_markdown(rep))
-        print(f"wrote {args.out / 'avx2_instructions.json'} and {args.out / 'avx2_instructions.md'}")
+        write_json_md(args.out, "avx2_instructions", rep, instructions_markdown(rep))
     return 0
 
 
@@ -315,10 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(markdown(rep))
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "compare_fer.json").write_text(json.dumps(rep, indent=1) + "\n")
-        (args.out / "compare_fer.md").write_text(markdown(rep))
-        print(f"wrote {args.out / 'compare_fer.json'} and {args.out / 'compare_fer.md'}")
+        write_json_md(args.out, "compare_fer", rep, markdown(rep))
     return 0
 
 

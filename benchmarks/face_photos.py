@@ -16,7 +16,6 @@ angry, and the expected calibration error of the top class (ECE, 10 equal-width 
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import shutil
 import sys
@@ -32,6 +31,7 @@ import numpy as np  # noqa: E402
 
 from compare_fer import PHOTOS, load_photos  # noqa: E402
 from edge.bench.system import library_versions, sha256, system_info  # noqa: E402
+from edge.bench.report import write_json_md  # noqa: E402
 from edge.labels import FACE_LABELS, NATURAL_MIX  # noqa: E402
 
 # The natural mix of expressions in a room (edge/labels.py): neutral 50 %, happy 40 %, the other five 10 % together.
@@ -157,10 +157,7 @@ def main(argv: list[str] | None = None) -> int:
            "results": results, "models": models, "versions": library_versions(), "system": system_info()}
     print(markdown(rep))
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "face_photos.json").write_text(json.dumps(rep, indent=1) + "\n")
-        (args.out / "face_photos.md").write_text(markdown(rep))
-        print(f"wrote {args.out / 'face_photos.json'} and {args.out / 'face_photos.md'}")
+        write_json_md(args.out, "face_photos", rep, markdown(rep))
     return 0
 
 

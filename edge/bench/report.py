@@ -29,6 +29,14 @@ COLUMNS = {
 }
 
 
+def write_json_md(out: Path, stem: str, report: dict[str, Any], markdown: str) -> None:
+    """`out/STEM.json` (the report) and `out/STEM.md` (its Markdown), as the benchmark scripts save them."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(report, indent=1) + "\n")
+    (out / f"{stem}.md").write_text(markdown)
+    print(f"wrote {out / (stem + '.json')} and {out / (stem + '.md')}")
+
+
 def _cell(row: dict[str, Any], key: str, fmt: str) -> str:
     v = row.get(key)
     if v is None or v == "":
