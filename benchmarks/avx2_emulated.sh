@@ -4,7 +4,7 @@
 # qemu-x86_64 (Debian's qemu-user-static) runs the same Python, LiteRT and onnxruntime binaries with a Haswell
 # CPUID, so XNNPACK and onnxruntime pick their AVX2 int8 kernels: the ones that saturated in issue 10. Emulation
 # is ~50x slower, so this checks accuracy and agreement on the first N PrivateTest faces; it says nothing about speed
-# (benchmarks/avx2_cost.py estimates that from instruction counts).
+# (`benchmarks/compare_fer.py --instructions` counts instructions on the AVX2 kernels instead).
 #
 # Usage: bash benchmarks/avx2_emulated.sh [N] [OUT_STEM] MODEL...
 #   e.g. bash benchmarks/avx2_emulated.sh 600 benchmarks/reports/face_validation_avx2 runs/face_v2_ship/q/face_float32.onnx \
