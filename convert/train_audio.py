@@ -13,6 +13,7 @@ import argparse
 import json
 import logging
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from edge.labels import VOICE_LABELS, VOICE_SOURCE_MAP
 
 from .speech_corpora import DATASETS, load_emodb, load_ravdess
 from .voice_data import FeatureCache
-from .voice_model import NORM_CLIP, Prior, balanced_weights, fit_softmax, to_keras
+from .voice_model import NORM_CLIP, Prior, Recipe, balanced_weights, fit_model
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +35,6 @@ logger = logging.getLogger(__name__)
 WINDOW_S, HOP_S = 2.0, 0.5
 TRIM_BELOW_PEAK_DB = 40.0  # edge frames 40 dB under the loudest are pauses or zero padding
 LEVEL_DB = -26.0  # every utterance is scaled to this active speech level before the features (ITU-T P.56's nominal)
-# L2 on the softmax weights, per training row of clean audio. Chosen on the cross-validation below (RAVDESS
-# 6-class UAR, functionals/2, 4 augmented copies): see VOICE_MODEL_CARD.md.
-L2 = 30.0
 PRIOR_COUNT = 5.0  # running normalisation: the training prior counts as 5 utterances (issue 3's choice)
 MAX_COUNT = 200.0  # ... and forgets beyond ~200, so a new speaker takes over
 CALIBRATION_ROWS = 1000  # int8 calibration rows: well over quantize's minimum of 300, seconds to convert
@@ -91,14 +89,14 @@ def training_rows(feats: list[list[np.ndarray]], y: np.ndarray, corpus: np.ndarr
     return x, np.repeat(y[rep], counts), np.repeat(corpus[rep], counts)
 
 
-def fit(feats: list[list[np.ndarray]], y: np.ndarray, corpus: np.ndarray, idx: np.ndarray, l2: float,
+def fit(feats: list[list[np.ndarray]], y: np.ndarray, corpus: np.ndarray, idx: np.ndarray, recipe: Recipe = Recipe(),
         n_classes: int = len(VOICE_LABELS)):
-    """Prior, weights and bias of the softmax model on utterances `idx` (labelled ones) in every variant."""
+    """Prior, Keras model and z-scored training rows of the recipe on utterances `idx` (labelled ones), every variant."""
     idx = idx[y[idx] >= 0]
     x, yy, cc = training_rows(feats, y, corpus, idx)
     prior = Prior.of(x)
-    W, b = fit_softmax(prior.apply(x), yy, n_classes, l2 * len(feats), balanced_weights(yy, cc))
-    return prior, W, b, prior.apply(x)
+    z = prior.apply(x)
+    return prior, fit_model(z, yy, n_classes, balanced_weights(yy, cc), recipe, len(feats)), z
 
 
 def calibration(rows: np.ndarray, n: int = CALIBRATION_ROWS) -> np.ndarray:
@@ -109,7 +107,7 @@ def calibration(rows: np.ndarray, n: int = CALIBRATION_ROWS) -> np.ndarray:
 
 def description(prior: Prior, utts: list[Utterance], metrics: dict[str, Any] | None,
                 labels: tuple[str, ...] = VOICE_LABELS,
-                mapping: dict[str, str | None] = VOICE_SOURCE_MAP) -> dict[str, Any]:
+                mapping: dict[str, str | None] = VOICE_SOURCE_MAP, recipe: Recipe | None = None) -> dict[str, Any]:
     """The voice model's description (quantize adds format, precision and tensors)."""
     corpora = sorted({u.corpus for u in utts})
     return {
@@ -124,7 +122,8 @@ def description(prior: Prior, utts: list[Utterance], metrics: dict[str, Any] | N
         "training": {"data": "Emo-DB (Burkhardt et al., Interspeech 2005), research use; RAVDESS speech actors "
                              "01-20 (Livingstone & Russo, PLoS ONE 2018), CC BY-NC-SA 4.0",
                      "corpora": corpora, "utterances": len(utts),
-                     "speakers": sorted({u.speaker for u in utts}), "label_map": mapping},
+                     "speakers": sorted({u.speaker for u in utts}), "label_map": mapping,
+                     "classifier": asdict(recipe) if recipe else None},
         "metrics": metrics or {},
         "licence": "trained on Emo-DB (research use only) and RAVDESS (CC BY-NC-SA 4.0): non-commercial research use",
     }
@@ -137,8 +136,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache", type=Path, default=Path("runs/cache"), help="feature cache folder ('' disables)")
     p.add_argument("--augment", type=int, default=4, help="random augmented copies of each training file "
                    "(speed 0.9-1.1, clipping, noise; voice_data.augment)")
-    p.add_argument("--l2", type=float, default=L2, help="L2 on the softmax weights per clean training row")
-    p.add_argument("--seed", type=int, default=0, help="seed of the augmentations and of the test noise")
+    p.add_argument("--hidden", type=int, default=Recipe.hidden, help="hidden ReLU units of the MLP; 0: the v2.0 "
+                   "softmax layer fitted by L-BFGS")
+    p.add_argument("--epochs", type=int, default=Recipe.epochs, help="MLP training epochs (Adam)")
+    p.add_argument("--members", type=int, default=Recipe.members, help="MLPs (seeds --seed, --seed+1, ...) whose "
+                   "probabilities the model averages")
+    p.add_argument("--l2", type=float, default=Recipe.l2, help="--hidden 0 only: L2 on the softmax weights per clean "
+                   "training row")
+    p.add_argument("--seed", type=int, default=0, help="seed of the augmentations, of the MLP and of the test noise")
     p.add_argument("--orders", type=int, default=5, help="random utterance orders per held-out speaker for the "
                    "running-normalisation figure")
     p.add_argument("--map", action="append", default=[], metavar="EMOTION=LABEL",
@@ -150,11 +155,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-final", dest="final", action="store_false", help="skip the model on all data")
 
 
+def recipe(args: argparse.Namespace) -> Recipe:
+    """The classifier recipe the command line asks for."""
+    return Recipe(hidden=args.hidden, l2=args.l2, epochs=args.epochs, members=args.members, seed=args.seed)
+
+
 def run(args: argparse.Namespace) -> int:
     from .quantize import export_all
     from .voice_eval import cross_validate
 
     args.mapping, args.labels = label_map(args.map)
+    args.recipe = recipe(args)
     utts, y = load_corpora(args.emodb, args.ravdess, args.mapping, args.labels)
     corpus = np.array([u.corpus for u in utts])
     cache = FeatureCache(Path(args.cache) if str(args.cache) else None, extract, feature_params())
@@ -168,10 +179,9 @@ def run(args: argparse.Namespace) -> int:
         (args.out / "cv.json").write_text(json.dumps(result, indent=1) + "\n")
         summary = result["summary"]
     if args.final:
-        prior, W, b, rows = fit(feats, y, corpus, np.arange(len(utts)), args.l2, len(args.labels))
-        model = to_keras(W, b)
+        prior, model, rows = fit(feats, y, corpus, np.arange(len(utts)), args.recipe, len(args.labels))
         model.save(args.out / "voice.keras")
         paths = export_all(model, calibration(rows), args.out, "voice",
-                           description(prior, utts, summary, args.labels, args.mapping))
+                           description(prior, utts, summary, args.labels, args.mapping, args.recipe))
         logger.info("final model: %s", ", ".join(str(p) for p in paths.values()))
     return 0

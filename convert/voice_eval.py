@@ -19,7 +19,7 @@ from edge.datasets import Utterance
 from edge.model import Model
 
 from .voice_data import CONDITIONS, FeatureCache
-from .voice_model import softmax_predict, to_keras
+from .voice_model import predict
 
 logger = logging.getLogger(__name__)
 RAVDESS_SIX = ("neutral", "happy", "sad", "angry", "fear", "disgust")  # the classes RAVDESS shares with Emo-DB
@@ -63,16 +63,16 @@ def corpus_scores(utts: list[Utterance], pred: np.ndarray, labels: tuple[str, ..
 class FoldModels:
     """One fold's float weights and (unless float only) its int8 TFLite and ONNX files, run as the device runs them."""
 
-    def __init__(self, prior, W, b, rows: np.ndarray, utts_train: list[Utterance], folder, args) -> None:
+    def __init__(self, prior, model, rows: np.ndarray, utts_train: list[Utterance], folder, args) -> None:
         from .quantize import export_all
         from .train_audio import calibration, description
 
-        self.W, self.b = W, b
+        self.model = model
         desc = description(prior, utts_train, None, args.labels, args.mapping)
         self.desc_norm = desc["preprocess"]["norm"]
         self.models = {}
         if not args.float_only:
-            paths = export_all(to_keras(W, b), calibration(rows), folder, "voice", desc,
+            paths = export_all(model, calibration(rows), folder, "voice", desc,
                                targets=("tflite-int8", "onnx-float32", "onnx-int8"))
             self.models = {"tflite-int8": Model(paths["tflite-int8"]),
                            "onnx-int8": Model(paths["onnx-int8"], backend="onnxruntime")}
@@ -83,7 +83,7 @@ class FoldModels:
     def predict(self, name: str, z: np.ndarray) -> np.ndarray:
         """(windows, d) normalised features of one file -> its probabilities (mean over windows)."""
         if name == "float":
-            return softmax_predict(self.W, self.b, z).mean(axis=0)
+            return predict(self.model, z).mean(axis=0)
         return self.models[name].predict(z).mean(axis=0)
 
 
@@ -121,8 +121,8 @@ def cross_validate(utts: list[Utterance], y: np.ndarray, feats: list[list[np.nda
     per_fold = []
     for name, te in folds(utts):
         tr = np.setdiff1d(np.arange(len(utts)), te)
-        prior, W, b, rows = fit(feats, y, corpus, tr, args.l2, len(labels))
-        fm = FoldModels(prior, W, b, rows, [utts[i] for i in tr], args.out / "folds" / name, args)
+        prior, model, rows = fit(feats, y, corpus, tr, args.recipe, len(labels))
+        fm = FoldModels(prior, model, rows, [utts[i] for i in tr], args.out / "folds" / name, args)
         norm = fm.norm()  # cold start: never updated, every file judged against the prior alone
         for c, (f, reasons) in test.items():
             for i in te:
@@ -139,7 +139,7 @@ def cross_validate(utts: list[Utterance], y: np.ndarray, feats: list[list[np.nda
         per_fold.append(row)
         logger.info("%s: %s", name, {m: {k: round(v["uar"], 4) for k, v in row[m].items()} for m in models})
     result: dict[str, Any] = {"labels": list(labels), "label_map": args.mapping, "folds": per_fold,
-                              "seed": args.seed, "augment": args.augment, "l2": args.l2, "orders": orders,
+                              "seed": args.seed, "augment": args.augment, "recipe": asdict(args.recipe), "orders": orders,
                               "gate": gate_params, "conditions": {}}
     for c in conditions:
         reasons = test[c][1]

@@ -1,17 +1,20 @@
-"""The voice classifier: a softmax layer over z-scored functionals, fitted by L-BFGS, exported through Keras.
+"""The voice classifier over z-scored functionals: a one-hidden-layer MLP (v2.1) or a softmax layer (v2.0).
 
-Full-batch L-BFGS on the exact, L2-regularised multinomial likelihood is deterministic and takes
-seconds on a CPU; the weights then go into a one-layer Keras model so convert/quantize.py makes the
-int8 TFLite and ONNX files from it like any other model.
+The MLP (functionals -> `hidden` ReLU units -> softmax, dropout on the input and the hidden layer) is
+trained by Adam in Keras with a fixed seed. The softmax layer is fitted by full-batch L-BFGS on the
+exact, L2-regularised multinomial likelihood (deterministic, seconds on a CPU). Either way the result is a
+Keras model, so convert/quantize.py makes the int8 TFLite and ONNX files from it like any other model.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+logger = logging.getLogger(__name__)
 NORM_CLIP = 5.0  # z-scores beyond +-5 are outliers; clipping keeps the int8 input step fine (10/255)
 
 
@@ -72,12 +75,80 @@ def fit_softmax(x: np.ndarray, y: np.ndarray, n_classes: int, l2: float, weights
     return r.x[:d * n_classes].reshape(d, n_classes).astype(np.float32), r.x[d * n_classes:].astype(np.float32)
 
 
-def softmax_predict(W: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Float reference of the exported model: (rows, d) z-scores -> probabilities."""
-    logits = z @ W + b
-    logits -= logits.max(axis=1, keepdims=True)
-    e = np.exp(logits)
-    return e / e.sum(axis=1, keepdims=True)
+@dataclass(frozen=True)
+class Recipe:
+    """How the classifier is trained: `hidden` 0 is the v2.0 softmax layer (L-BFGS, `l2`), else an MLP (Adam)."""
+
+    hidden: int = 256
+    l2: float = 30.0  # softmax only: L2 per clean training row (multiplied by the variants per file)
+    epochs: int = 30
+    batch: int = 128
+    lr: float = 1e-3
+    dropout_in: float = 0.2  # on the z-scores: no single functional can carry a speaker's habit
+    dropout: float = 0.5
+    weight_decay: float = 1e-4  # Keras L2 on both kernels
+    members: int = 3  # MLPs trained with seeds seed, seed+1, ...; the model averages their probabilities
+    seed: int = 0
+
+
+def fit_mlp(x: np.ndarray, y: np.ndarray, n_classes: int, weights: np.ndarray, recipe: Recipe) -> Any:
+    """A Keras model of `recipe.members` MLPs trained on z-scores `x` (rows) with labels `y` and row weights.
+
+    Each member: dropout, `hidden` ReLU units, dropout, softmax; member k is trained with seed `seed + k`. Their
+    probabilities are averaged inside the graph (one file, one call on the device).
+    """
+    import keras
+
+    members = []
+    for k in range(recipe.members):
+        keras.utils.set_random_seed(recipe.seed + k)
+        reg = keras.regularizers.l2(recipe.weight_decay)
+        member = keras.Sequential([
+            keras.Input((x.shape[1],)),
+            keras.layers.Dropout(recipe.dropout_in),
+            keras.layers.Dense(recipe.hidden, activation="relu", kernel_regularizer=reg),
+            keras.layers.Dropout(recipe.dropout),
+            keras.layers.Dense(n_classes, activation="softmax", kernel_regularizer=reg),
+        ], name=f"member{k}")
+        member.compile(keras.optimizers.Adam(recipe.lr), "sparse_categorical_crossentropy")
+        member.fit(np.asarray(x, np.float32), y, sample_weight=np.asarray(weights, np.float32),
+                   batch_size=recipe.batch, epochs=recipe.epochs, shuffle=True, verbose=0)
+        logger.info("MLP member %d/%d trained on %d rows", k + 1, recipe.members, len(x))
+        members.append(member)
+    inp = keras.Input((x.shape[1],), name="features")
+    outs = [m(inp) for m in members]
+    out = keras.layers.Average(name="probs")(outs) if len(outs) > 1 else outs[0]
+    return keras.Model(inp, out, name="voice")
+
+
+def fit_model(x: np.ndarray, y: np.ndarray, n_classes: int, weights: np.ndarray, recipe: Recipe,
+              variants: int = 1) -> Any:
+    """The recipe's classifier on z-scores `x` as a Keras model (`variants`: copies of each file, scales the L2)."""
+    if recipe.hidden:
+        return fit_mlp(x, y, n_classes, weights, recipe)
+    return to_keras(*fit_softmax(x, y, n_classes, recipe.l2 * variants, weights))
+
+
+def _dense_stack(model: Any) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+    """(kernel, bias, relu) of each Dense layer in order (Dropout and Input carry no computation at inference)."""
+    return [(np.asarray(layer.kernel.numpy()), np.asarray(layer.bias.numpy()), layer.activation.__name__ == "relu")
+            for layer in model.layers if hasattr(layer, "kernel")]
+
+
+def predict(model: Any, z: np.ndarray) -> np.ndarray:
+    """Float probabilities of a fit_model() model on (rows, d) z-scores, in numpy (no TF graph tracing per call)."""
+    members = [m for m in model.layers if hasattr(m, "layers")] or [model]
+    total = 0.0
+    for member in members:
+        out = np.asarray(z, np.float32)
+        for w, b, relu in _dense_stack(member):
+            out = out @ w + b
+            if relu:
+                out = np.maximum(out, 0.0)
+        out = out - out.max(axis=1, keepdims=True)
+        e = np.exp(out)
+        total = total + e / e.sum(axis=1, keepdims=True)
+    return total / len(members)
 
 
 def to_keras(W: np.ndarray, b: np.ndarray) -> Any:

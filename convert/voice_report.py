@@ -39,6 +39,18 @@ def _confusion(block: dict[str, Any], title: str) -> list[str]:
     return lines + [""]
 
 
+def classifier_text(cv: dict[str, Any]) -> str:
+    """The classifier recipe of a cv.json in words (v2.0 files carry only `l2`)."""
+    r = cv.get("recipe") or {"hidden": 0, "l2": cv["l2"]}
+    if not r["hidden"]:
+        return f"softmax layer, L-BFGS, L2 {r['l2']:g}"
+    members = r.get("members", 1)
+    seeds = f"s averaged (seeds {r['seed']}-{r['seed'] + members - 1})" if members > 1 else ""
+    return (f"{members} MLP{seeds}, "
+            f"each {r['hidden']} ReLU units, dropout {r['dropout_in']:g} (input) / {r['dropout']:g}, weight decay "
+            f"{r['weight_decay']:g}, Adam {r['lr']:g}, {r['epochs']} epochs, batch {r['batch']}")
+
+
 def cv_markdown(cv: dict[str, Any], command: str, machine: str) -> str:
     cond = cv["conditions"]
     clean = cond["clean"]
@@ -50,7 +62,8 @@ def cv_markdown(cv: dict[str, Any], command: str, machine: str) -> str:
              "is quantized to int8 TFLite and ONNX and run through `edge/` (gate, features, normalisation, model) on "
              "its held-out files. Cold start: each file judged alone against the training prior, as "
              "`edge-emotion infer` does. A file the gate turns away counts as wrong. "
-             f"Augmented copies per training file: {cv['augment']}; L2 {cv['l2']:g}; seed {cv['seed']}.", "",
+             f"Augmented copies per training file: {cv['augment']}; classifier: {classifier_text(cv)}; "
+             f"seed {cv['seed']}.", "",
              "## Headline (int8 TFLite, cold start, per file)", "",
              "| corpus | classes | UAR % | WA % | files | no answer |", "| --- | --- | --- | --- | --- | --- |"]
     for corpus, classes in (("ravdess", "6 shared"), ("emodb", "7")):

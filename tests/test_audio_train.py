@@ -1,4 +1,4 @@
-"""Training round trip on real Emo-DB and RAVDESS audio: features -> softmax fit -> int8 TFLite and ONNX -> edge/."""
+"""Training round trip on real Emo-DB and RAVDESS audio: features -> MLP or softmax fit -> int8 TFLite and ONNX -> edge/."""
 
 import argparse
 
@@ -11,6 +11,7 @@ from convert.speech_corpora import DATASETS, load_audio  # noqa: E402
 from convert.train_audio import description, fit, label_map, load_corpora  # noqa: E402
 from convert.voice_data import FeatureCache, augment  # noqa: E402
 from convert.voice_eval import FoldModels, corpus_scores, folds  # noqa: E402
+from convert.voice_model import Recipe, predict  # noqa: E402
 from edge.audio.features import utterance_windows  # noqa: E402
 from edge.audio.voice import VoiceClassifier  # noqa: E402
 from edge.labels import VOICE_LABELS  # noqa: E402
@@ -68,23 +69,35 @@ def test_feature_cache_extracts_once_and_augments_deterministically(tmp_path, da
     assert np.array_equal(y1, y2) and 0.85 * len(x) < len(y1) < 1.15 * len(x)
 
 
-def test_train_quantize_and_run_through_edge(tmp_path, data, monkeypatch):
+@pytest.fixture(scope="module")
+def feats(data):
+    return [[_extract(load_audio(u.path, 16000)) for u in data[0]]]
+
+
+@pytest.mark.parametrize("hidden,members", [(256, 2), (0, 1)])
+def test_train_quantize_and_run_through_edge(tmp_path, data, feats, monkeypatch, hidden, members):
     monkeypatch.setattr("convert.train_audio.WINDOW_S", WINDOW_S)  # the descriptions name this test's windows
     monkeypatch.setattr("convert.train_audio.HOP_S", HOP_S)
     utts, y = data
-    feats = [[_extract(load_audio(u.path, 16000)) for u in utts]]
     corpus = np.array([u.corpus for u in utts])
-    prior, W, b, rows = fit(feats, y, corpus, np.arange(len(utts)), l2=30.0)
-    assert len(rows) >= 300 and W.shape == (rows.shape[1], len(VOICE_LABELS))
+    prior, model, rows = fit(feats, y, corpus, np.arange(len(utts)), Recipe(hidden=hidden, members=members))
+    assert len(rows) >= 300 and model.output_shape == (None, len(VOICE_LABELS))
+    # Two MLP members (input, two members, their average) or the softmax layer alone.
+    assert len(model.layers) == (4 if hidden else 1)
+    # The numpy forward pass the cross-validation uses is the Keras model's (dropout off).
+    np.testing.assert_allclose(predict(model, rows[:50]), model.predict(rows[:50], verbose=0), atol=1e-5)
+    # Trained, not chance: it fits its own training rows.
+    labelled = np.concatenate([[k] * len(f) for k, f in zip(y, feats[0]) if k >= 0])
+    assert (predict(model, rows).argmax(axis=1) == labelled).mean() > 0.8
     args = argparse.Namespace(labels=VOICE_LABELS, mapping=label_map([])[0], float_only=False)
-    fm = FoldModels(prior, W, b, rows, utts, tmp_path, args)
+    fm = FoldModels(prior, model, rows, utts, tmp_path, args)
     float_pred = np.array([np.argmax(fm.predict("float", prior.apply(f))) for f in feats[0]])
     for name in ("tflite-int8", "onnx-int8"):
         pred = np.array([np.argmax(fm.predict(name, prior.apply(f))) for f in feats[0]])
         assert (pred == float_pred).mean() > 0.9, name  # int8 keeps the float decisions
     # The exported file runs on the device path: the description carries the window, level and prior.
     desc = description(prior, utts, None)
-    assert desc["preprocess"]["level_db"] == -26.0 and len(desc["preprocess"]["norm"]["mean"]) == W.shape[0]
+    assert desc["preprocess"]["level_db"] == -26.0 and len(desc["preprocess"]["norm"]["mean"]) == rows.shape[1]
     clf = VoiceClassifier(tmp_path / "voice_int8.tflite")
     assert clf.window_s == WINDOW_S and clf.level_db == -26.0
     r = clf.classify(load_audio(utts[0].path, 16000), 16000)
