@@ -61,12 +61,20 @@ CONDITIONS: dict[str, Callable[[np.ndarray, np.random.Generator], np.ndarray]] =
 }
 
 
+# Bumped whenever augment() changes: the cache names its augmented variants with it, so a stale file is never read.
+AUGMENT_VERSION = 2
+
+
 def augment(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One random training variant: speed 0.9-1.1, then gain -30..+12 dB over the peak (clipped) or not, then
-    with probability 0.5 noise (white to brown, 5-30 dB SNR)."""
+    """One random training variant: speed 0.9-1.1; then with probability 0.5 a loud take (peak 0-12 dB over full
+    scale, clipped), else with probability 0.5 of the rest a distant one (10-30 dB quieter, rounded to 16 bits,
+    so the rounding noise the level normalisation lifts is heard in training); then with probability 0.5 noise
+    (white to brown, 5-30 dB SNR)."""
     y = speed(x, float(rng.uniform(0.9, 1.1)))
     if rng.random() < 0.5:  # clip: peak lands 0-12 dB over full scale
         y = scale(y, float(rng.uniform(0.0, 12.0)) - 20.0 * np.log10(max(float(np.abs(y).max()), 1e-6)))
+    elif rng.random() < 0.5:
+        y = scale(y, -float(rng.uniform(10.0, 30.0)))
     if rng.random() < 0.5:
         y = add_noise(y, float(rng.uniform(5.0, 30.0)), float(rng.uniform(0.0, 2.0)), rng)
     return y
@@ -100,7 +108,8 @@ class FeatureCache:
         have: dict[str, np.ndarray] = {}
         path = None
         if self.folder is not None:
-            path = self.folder / f"{self.key}_{variant}_s{seed}{suffix}.npz"
+            version = f"v{AUGMENT_VERSION}" if variant.startswith("aug") else ""
+            path = self.folder / f"{self.key}_{variant}{version}_s{seed}{suffix}.npz"
             if path.exists():
                 with np.load(path) as z:
                     have = {k: z[k] for k in z.files}
