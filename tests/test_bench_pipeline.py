@@ -38,6 +38,9 @@ def test_summary_says_speed_drops_cpu_memory_and_the_dominant_stage(report):
     assert s["results"] >= 5 and s["fps"] > 0 and s["dropped_frames"] >= 0
     assert s["cpu_pct_one_core"] > 0 and s["rss_mb"] > 0 and s["peak_rss_mb"] >= s["rss_mb"] * 0.9
     assert s["dominant_stage"].split()[0] in STAGES
+    # which models ran, read from the loop itself: the bundled face and voice files and the default detector
+    assert f"face: {FACE_MODEL.name} (" in s["models"] and f"voice: {VOICE_MODEL.name} (" in s["models"]
+    assert "detector: " in s["models"]
     md = (out / "pipeline.md").read_text()
     assert "dominant_stage" in md and rep["command"] in md
     assert (out / "pipeline.csv").exists()
