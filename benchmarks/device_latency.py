@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import sys
 from pathlib import Path
 
@@ -23,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from edge.bench.models import bench_models, shipped_models  # noqa: E402
-from edge.bench.system import cpu_model  # noqa: E402
+from edge.bench.system import cpu_model, isa_features  # noqa: E402
 from edge.description import ModelDescription  # noqa: E402
 
 # Published per-inference MACs of the reference networks (Howard et al. 2017, Table 8: MobileNet v1 1.0 224,
@@ -53,15 +52,11 @@ TARGETS = {
                                             PER_CORE["A75 @2.0 GHz (Pixel 3a)"] * 2.4 / 2.0,
                                             "A72 per core at 2.4 GHz .. A75-class single thread at 2.4 GHz"),
 }
-ISA = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
 
 
 def isa_flags() -> str:
-    try:
-        flags = set(re.findall(r"\w+", Path("/proc/cpuinfo").read_text()))
-    except OSError:
-        return "unknown"
-    return " ".join(f for f in ISA if f in flags) or "none of " + "/".join(ISA)
+    """This CPU's SIMD features as one string (edge/bench/system.py reads them, emulation included)."""
+    return " ".join(isa_features()["features"] or []) or "unknown"
 
 
 def measure(paths: list[Path], min_time: float) -> dict[str, float]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import platform
 import sys
 from pathlib import Path
 from typing import Any
@@ -137,15 +136,6 @@ def artifact_agreement(models_dir: Path, data: Path | None = None) -> list[dict[
     return rows
 
 
-def isa_flags() -> list[str]:
-    """The x86 SIMD features int8 kernels depend on, as /proc/cpuinfo lists them."""
-    try:
-        flags = set(Path("/proc/cpuinfo").read_text().split())
-    except OSError:
-        return [platform.machine()]
-    return sorted(flags & {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8"}) or [platform.machine()]
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cv", type=Path, default=Path("runs/voice/cv.json"), help="train-audio's cv.json")
     p.add_argument("--models", type=Path, default=MODELS_DIR, help="folder holding voice_*.tflite/.onnx")
@@ -155,13 +145,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edge.bench.system import system_info
+    from edge.bench.system import isa_line, system_info
 
     command = "edge-convert " + " ".join(sys.argv[1:])
     args.out.mkdir(parents=True, exist_ok=True)
     cv = json.loads(args.cv.read_text())
     info = system_info()
-    machine = f"{info.get('cpu') or platform.processor()}, {info['cores_logical']} cores, ISA: {' '.join(isa_flags())}"
+    machine = f"{isa_line(info)}; {info['cores_logical']} cores"
     (args.out / f"{args.name}.json").write_text(json.dumps({"report_command": command, **cv}, indent=1) + "\n")
     (args.out / f"{args.name}.md").write_text(cv_markdown(cv, command, machine))
     if args.artifacts:
