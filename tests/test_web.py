@@ -194,8 +194,12 @@ def test_privacy_mode_serves_numbers_only(server_factory):
 def test_connections_are_bounded_and_shutdown_is_prompt(server_factory):
     srv = server_factory(max_clients=2, max_streams=1)
     assert wait_for(lambda: get(srv, "/healthz").status == 200, 5)
+    # A handler thread gives its slot back just after its answer reaches us: wait for that each time, or on a
+    # loaded machine the second stream request finds both slots taken and is refused by max_clients instead.
+    assert wait_for(lambda: srv.httpd.busy == 0, 5)
     viewer = get(srv, "/stream.mjpg")
     assert viewer.status == 200
+    assert wait_for(lambda: srv.httpd.busy == 1, 5)
     refused = get(srv, "/stream.mjpg")
     assert refused.status == 503  # one viewer at most
     refused.read(), refused.close()
