@@ -145,6 +145,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from edge.bench.report import write_json_md
     from edge.bench.system import isa_line, system_info
 
     command = "edge-convert " + " ".join(sys.argv[1:])
@@ -152,8 +153,7 @@ def run(args: argparse.Namespace) -> int:
     cv = json.loads(args.cv.read_text())
     info = system_info()
     machine = f"{isa_line(info)}; {info['cores_logical']} cores"
-    (args.out / f"{args.name}.json").write_text(json.dumps({"report_command": command, **cv}, indent=1) + "\n")
-    (args.out / f"{args.name}.md").write_text(cv_markdown(cv, command, machine))
+    write_json_md(args.out, args.name, {"report_command": command, **cv}, cv_markdown(cv, command, machine))
     if args.artifacts:
         rows = artifact_agreement(args.models)
         (args.out / "voice_artifacts.json").write_text(json.dumps({"command": command, "rows": rows}, indent=2) + "\n")
