@@ -5,8 +5,12 @@ are then tested against them (tests/test_face_golden.py), so a new CPU's int8 ke
 they move from the float model, not by how they break near-ties.
 
 Usage (after a face model changes; review the diff):
-    python tests/data/make_face_golden.py --float face=runs/face_v2_ship/q/face_float32.tflite \
-        --float face_large=runs/face_v2_ship/v1/face_large_float32.tflite   # v1's float weights (edge-convert dequantize)
+    python tests/data/make_face_golden.py --float face=edge/models/face_float32.tflite \
+        --float face_large=runs/golden/q/face_large_float32.tflite
+where face_large's float32 file is v1's float weights, recovered and exported:
+    edge-convert dequantize --tflite edge/models/face_large_int8.tflite --out runs/golden/face_large.keras
+    edge-convert quantize --model runs/golden/face_large.keras --data ../shared/datasets/fer2013/fer2013.csv.gz \
+        --out runs/golden/q --stem face_large --mirror-average --targets tflite-float32
 Each `FAMILY=FILE` names the float32 twin of the shipped `edge/models/FAMILY_int8.*` files.
 """
 
@@ -28,14 +32,15 @@ from test_face_golden import prepared  # noqa: E402  the test's own preparation 
 
 CSV = ROOT.parent / "shared" / "datasets" / "fer2013" / "fer2013.csv.gz"
 N = 200  # faces; PrivateTest positions drawn once with default_rng(2013)
-PRIVATE_TEST = 3589
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--float", action="append", required=True, metavar="FAMILY=FILE")
     args = ap.parse_args()
-    positions = sorted(int(i) for i in np.random.default_rng(2013).choice(PRIVATE_TEST, N, replace=False))
+    # PrivateTest's size read from the copy (3,573 rows since shared/ holds the original pixels, 3,589 before)
+    n_private = len(read_fer2013(CSV, ("PrivateTest",))["PrivateTest"][1])
+    positions = sorted(int(i) for i in np.random.default_rng(2013).choice(n_private, N, replace=False))
     x, y = read_fer2013(CSV, ("PrivateTest",), {"PrivateTest": set(positions)})["PrivateTest"]
     refs = {}
     for spec in args.float:
