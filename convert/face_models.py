@@ -98,6 +98,8 @@ ARCHS: dict[str, Callable] = {
     "vgg-deep": partial(vgg, (32, 64, 128, 160), (2, 2, 3, 2)),
     "compact": partial(compact, 16, (32, 64, 128), False, 256),
     "compact-r48": partial(compact, 12, (12, 24, 56, 112), True, 256),
+    # v3: the compact layout 1.5x wider, 56.9 M MACs (issue 20's budget is 60 M per face)
+    "compact-wide": partial(compact, 24, (48, 96, 192), False, 384),
 }
 
 

@@ -104,3 +104,46 @@ def test_augment_keeps_shape_and_changes_pixels():
     flipped = np.array([np.array_equal(o, f[:, ::-1]) for o, f in zip(same, faces)])
     unchanged = np.array([np.array_equal(o, f) for o, f in zip(same, faces)])
     assert (flipped | unchanged).all()  # with no geometric jitter each face is either mirrored or left alone
+
+
+def test_ferplus_votes_shares_and_majority(tmp_path):
+    from convert import ferplus
+
+    head = "row,image,Usage,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF\n"
+    rows = ["0,a.png,Training,4,0,0,1,3,2,0,0,0,0",   # neutral leads: majority neutral
+            "1,b.png,Training,0,0,0,0,0,0,0,6,4,0",   # contempt and unknown only: no target, no majority
+            "2,c.png,PublicTest,0,5,5,0,0,0,0,0,0,0",  # a tie: no majority
+            "3,d.png,PrivateTest,1,0,0,0,0,0,0,5,0,4"]  # contempt leads: no majority, neutral share 1.0
+    path = tmp_path / "ferplus.csv"
+    path.write_text(head + "\n".join(rows) + "\n")
+    votes = ferplus.load_votes(path)
+    assert {k: len(v) for k, v in votes.items()} == {"Training": 2, "PublicTest": 1, "PrivateTest": 1}
+    shares = ferplus.shares(votes["Training"])
+    assert shares[0].tolist() == pytest.approx([0.3, 0.2, 0.0, 0.0, 0.1, 0.0, 0.4])  # FACE_LABELS order
+    assert shares[1].sum() == 0.0
+    assert ferplus.majority(votes["Training"]).tolist() == [FACE_LABELS.index("neutral"), ferplus.NO_MAJORITY]
+    assert ferplus.majority(votes["PublicTest"]).tolist() == [ferplus.NO_MAJORITY]
+    assert ferplus.majority(votes["PrivateTest"]).tolist() == [ferplus.NO_MAJORITY]
+    with pytest.raises(DatasetError, match="FER2013 CSV has 5"):
+        ferplus.check_rows(votes["Training"], 5, "Training", path)
+    (tmp_path / "bad.csv").write_text("row,image,Usage\n")
+    with pytest.raises(DatasetError, match="not the FER\\+ votes file"):
+        ferplus.load_votes(tmp_path / "bad.csv")
+
+
+def test_ferplus_file_matches_the_shared_copy():
+    from pathlib import Path
+
+    from convert import ferplus
+    from edge.datasets import read_fer2013
+
+    root = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fer2013"
+    if not (root / "ferplus.csv").is_file():
+        pytest.skip("shared FER+ votes not present")
+    votes = ferplus.load_votes(root / "ferplus.csv")
+    # the split sizes of the original-pixel copy (shared/datasets/README.md): 28,558 / 3,579 / 3,573
+    assert {k: len(v) for k, v in votes.items()} == {"Training": 28558, "PublicTest": 3579, "PrivateTest": 3573}
+    _, y = read_fer2013(root / "fer2013.csv.gz", ("PrivateTest",))["PrivateTest"]
+    assert len(y) == 3573
+    major = ferplus.majority(votes["PrivateTest"])
+    assert 0.5 < float(np.mean(major[major >= 0] == y[major >= 0])) < 0.8  # FER2013's label agrees on about 63 %
