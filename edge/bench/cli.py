@@ -47,7 +47,7 @@ def parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="mode", required=True)
 
     m = sub.add_parser("models", help="latency of every shipped (or given) model file per backend and thread count")
-    m.add_argument("--model", action="append", default=[], metavar="PATH", help="model file (repeatable); default: every file in edge/models/")
+    m.add_argument("--model", action="append", default=[], metavar="PATH", help="model file or bundled name (face, face_large, voice, text; repeatable); default: every file in edge/models/")
     m.add_argument("--backend", action="append", default=[], help="litert, tflite-runtime or onnxruntime (repeatable); default: every backend that reads the format")
     m.add_argument("--providers", type=lambda t: [p for p in t.split(",") if p], default=None,
                    help="onnxruntime execution providers in order, e.g. TensorrtExecutionProvider,CUDAExecutionProvider "
@@ -90,7 +90,10 @@ def new_report(mode: str, argv: Sequence[str], settings: dict[str, Any]) -> dict
 def run_models(args: argparse.Namespace, argv: Sequence[str]) -> tuple[dict[str, Any], dict, int]:
     from .models import Artifact, bench_models, shipped_models, speedups
 
-    paths = args.model or shipped_models()
+    from ..paths import resolve_any
+
+    only_onnx = args.backend == ["onnxruntime"]  # a bundled name then means its .onnx twin, as in run's config
+    paths = [resolve_any(m, "onnxruntime" if only_onnx else None) for m in args.model] or shipped_models()
     if not paths:
         raise SystemExit("edge-bench: no model files in edge/models/ and none given; pass --model PATH")
     for p in paths:  # every path checked before the first (long) case runs

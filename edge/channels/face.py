@@ -12,7 +12,7 @@ from ..classify import FaceClassifier, FaceResult
 from ..detect.base import Box
 from ..events import EventTracker
 from ..fuse import to_fused
-from ..paths import FACE_MODEL, FACE_MODELS, SAMPLE_VIDEO, model_path
+from ..paths import SAMPLE_VIDEO, resolve_model
 from ..track import Observation, Tracker
 from .base import Channel, Part, model_options
 
@@ -41,7 +41,7 @@ class FaceChannel(Channel):
     def from_config(cls, cfg) -> "FaceChannel":
         m = cfg.models
         opts = model_options(m)
-        classifier = FaceClassifier(model_path(m.face, FACE_MODEL, FACE_MODELS, opts["backend"]), mirror=m.face_mirror,
+        classifier = FaceClassifier(resolve_model("face", m.face, opts["backend"]), mirror=m.face_mirror,
                                     prior=m.face_prior, **opts)
         return cls(classifier, cls._detector(cfg, opts["backend"]), cfg.detect, Tracker.from_config(cfg.track),
                    EventTracker.from_config(cfg.events, classifier.labels))
