@@ -9,7 +9,7 @@ from typing import Sequence
 import numpy as np
 
 from .backends import BackendUnavailable, open_backend
-from .description import DescriptionError, ModelDescription
+from .description import DescriptionError, ModelDescription, mismatches
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,10 @@ class Model:
                                    "`edge-convert quantize`, or reinstall edge-emotion for a bundled one") from None
         self.labels = self.description.labels
         inp, out = self.backend.inputs[0], self.backend.outputs[0]
+        wrong = mismatches(self.description, inp, out)
+        if wrong:  # a wrong sidecar would otherwise fail at the first frame, or silently drop a class
+            raise DescriptionError(f"{self.path.name}: {'; '.join(wrong)}; the sidecar belongs to another model "
+                                   "(re-export it with `edge-convert quantize`)")
         # The interpreter's own quantization is authoritative; the description must agree with it.
         if inp.scale and self.description.input.scale and not np.isclose(inp.scale, self.description.input.scale):
             raise DescriptionError(f"{self.path.name}: description input scale {self.description.input.scale} "
@@ -91,3 +95,20 @@ class Model:
     def predict_raw(self, xq: np.ndarray) -> np.ndarray:
         """Batch already in the input dtype -> raw output (for benchmarks)."""
         return self.backend.run(xq)[0]
+
+
+def check_model_file(path: str | Path, backend: str | None = None) -> list[str]:
+    """The model's real tensors against its sidecar, before anything runs (check-config): one line per mismatch.
+
+    Opens the backend once; a missing runtime is left to `run` (exit 3), a damaged file is a mismatch.
+    """
+    try:
+        d = ModelDescription.load(path)
+        b = open_backend(Path(path), backend=backend)
+    except BackendUnavailable:
+        return []
+    except DescriptionError as e:
+        return [str(e)]
+    except (ValueError, RuntimeError) as e:
+        return [f"the model cannot be loaded ({e}); re-export it with `edge-convert quantize`"]
+    return mismatches(d, b.inputs[0], b.outputs[0])
