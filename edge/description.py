@@ -106,6 +106,10 @@ def mismatches(d: ModelDescription, inp, out) -> list[str]:
         if n != len(d.labels):
             errors.append(f"sidecar lists {len(d.labels)} labels, the model outputs {n} scores "
                           "(labels must be the output's, in its order)")
+        shift = (d.raw.get("calibration") or {}).get("prior_shift")
+        if shift is not None and len(shift) != len(d.labels):
+            errors.append(f"calibration.prior_shift has {len(shift)} values for {len(d.labels)} labels "
+                          "(re-run calibrate-face, or remove it)")
     return errors + _preprocess_mismatches(d, model_in)
 
 
