@@ -97,10 +97,12 @@ class Model:
         return self.backend.run(xq)[0]
 
 
-def check_model_file(path: str | Path, backend: str | None = None) -> list[str]:
-    """The model's real tensors against its sidecar, before anything runs (check-config): one line per mismatch.
+def check_model_file(path: str | Path, backend: str | None = None, unloadable_ok: bool = False) -> list[str]:
+    """The model's real tensors against its sidecar, before anything runs (check-config, edge-bench): [] when they
+    agree, else one line naming every mismatch and the fix.
 
-    Opens the backend once; a missing runtime is left to `run` (exit 3), a damaged file is a mismatch.
+    Opens the backend once; a missing runtime is left to `run` (exit 3); a damaged file is an error too, unless
+    `unloadable_ok` (edge-bench marks its cases failed and goes on).
     """
     try:
         d = ModelDescription.load(path)
@@ -110,5 +112,7 @@ def check_model_file(path: str | Path, backend: str | None = None) -> list[str]:
     except DescriptionError as e:
         return [str(e)]
     except (ValueError, RuntimeError) as e:
-        return [f"the model cannot be loaded ({e}); re-export it with `edge-convert quantize`"]
-    return mismatches(d, b.inputs[0], b.outputs[0])
+        return [] if unloadable_ok else [f"the model cannot be loaded ({e}); re-export it with `edge-convert quantize`"]
+    wrong = mismatches(d, b.inputs[0], b.outputs[0])
+    return [f"{'; '.join(wrong)}; the sidecar does not describe this model (correct it, or re-export the model "
+            "with `edge-convert quantize`)"] if wrong else []

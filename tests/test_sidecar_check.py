@@ -83,3 +83,12 @@ def test_check_config_exits_2_naming_the_key_and_both_numbers(tmp_path):
     assert out.returncode == 2, out.stderr
     line = next(ln for ln in out.stderr.splitlines() if "models.face" in ln)
     assert "sidecar lists 8 labels" in line and "outputs 7" in line and "Traceback" not in out.stderr
+
+
+def test_edge_bench_refuses_a_mismatched_sidecar_before_any_run(tmp_path):
+    from edge.bench import cli
+
+    model = copy_with_sidecar(tmp_path, eight_labels)
+    with pytest.raises(SystemExit, match="mine.tflite: sidecar lists 8 labels, the model outputs 7"):
+        cli.main(["models", "--model", str(model), "--min-time", "0.02", "--out", str(tmp_path / "r")])
+    assert not (tmp_path / "r").exists()

@@ -126,11 +126,17 @@ def run_models(args: argparse.Namespace, argv: Sequence[str]) -> tuple[dict[str,
     paths = [resolve_any(m, "onnxruntime" if only_onnx else None) for m in args.model] or shipped_models()
     if not paths:
         raise SystemExit("edge-bench: no model files in edge/models/ and none given; pass --model PATH")
+    from edge.description import description_path
+    from edge.model import check_model_file
+
     for p in paths:  # every path checked before the first (long) case runs
         try:
             Artifact.load(p)
         except (OSError, ValueError) as e:
             raise SystemExit(f"edge-bench: {e}") from None
+        wrong = check_model_file(p, unloadable_ok=True) if description_path(p).is_file() else []  # a sidecar must describe its model
+        if wrong:
+            raise SystemExit(f"edge-bench: {p}: {wrong[0]}")
     if args.min_accuracy is not None and args.accuracy is None:
         raise SystemExit("edge-bench: --min-accuracy needs --accuracy DATA (a FER2013 CSV or an Emo-DB folder)")
     if args.accuracy is not None:  # the data's kind, and held-out speakers for a voice model, before the long runs
