@@ -56,7 +56,8 @@ def trained_speakers(path: Path) -> set[str] | None:
     return {str(s) for s in training["speakers"] if str(s).isdigit()}
 
 
-def held_out_files(path: Path, data: Path, limit: int | None) -> tuple[list[tuple[Path, str]], dict[str, Any]]:
+def held_out_files(path: Path, data: Path, limit: int | None,
+                   quiet: bool = False) -> tuple[list[tuple[Path, str]], dict[str, Any]]:
     """The Emo-DB files of speakers the model did not train on, and what was left out; refuses when none remain.
 
     A model scored on its own training speakers reads as near-perfect (the shipped voice model: 1.000 on the
@@ -64,18 +65,18 @@ def held_out_files(path: Path, data: Path, limit: int | None) -> tuple[list[tupl
     """
     utts = read_emodb(data)
     trained = trained_speakers(path)
-    if trained is None:
+    if trained is None and not quiet:
         logger.warning("%s: its sidecar does not say which speakers trained it (training.speakers): the accuracy "
                        "may include speakers it learned", path.name)
-        trained = set()
+    trained = trained or set()
     kept = [u for u in utts if u.speaker not in trained]
     left = sorted({u.speaker for u in utts} & trained)
     if not kept:
         raise SystemExit(f"edge-bench: --accuracy {data}: every speaker in it ({', '.join(left)}) trained "
                          f"{path.name} (its sidecar's training.speakers), so its score would say nothing about "
                          "new voices; give Emo-DB files of other speakers (held-out data)")
-    if left:
-        logger.warning("%s: %d files of speakers %s left out: the model trained on them", path.name,
+    if left and not quiet:
+        logger.warning("%s: %d files of speaker(s) %s left out: the model trained on them", path.name,
                        len(utts) - len(kept), ", ".join(left))
     kept = kept[:limit] if limit else kept
     return [(u.path, u.label) for u in kept], {"speakers": sorted({u.speaker for u in kept}),
@@ -115,7 +116,7 @@ def gated_models(paths: Sequence[str | Path], data: Path, limit: int | None = No
                          f"add --model PATH of a {kind} model")
     for art in models if kind == "voice" else ():
         try:
-            held_out_files(art.path, data, limit)
+            held_out_files(art.path, data, limit, quiet=True)
         except ValueError as e:  # DataError: not an Emo-DB folder
             raise SystemExit(f"edge-bench: {e}") from None
     return models

@@ -216,7 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(rep.summary_text(report), end="")
     print(rep.table(report["results"], report["mode"]))
     for a in report.get("accuracy", []):
-        print(f"accuracy {a['model']} on {a['data']}: {a['accuracy']:.4f} (n={a['n']}), floor {a['floor']}: "
+        split = a.get("split", "") + (f" {', '.join(a['speakers'])}" if a.get("speakers") else "")
+        print(f"accuracy {a['model']} on {a['data']} ({split}): {a['accuracy']:.4f} (n={a['n']}), floor {a['floor']}: "
               f"{'pass' if a['passed'] else 'FAIL'}")
     if report.get("gate_summary"):  # one table per run, as `yolo benchmark` prints
         print("\nsummary (p50: the slowest measured case)")
