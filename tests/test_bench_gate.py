@@ -1,4 +1,5 @@
-"""The flashing gate: real shipped models on the real FER2013 / Emo-DB files, exit status against a floor."""
+"""The flashing gates: real shipped models on the real FER2013 / Emo-DB files, exit status against a floor, a p50
+ceiling and an older report (issue 22: speed gate, compare gates, held-out voice speakers)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from edge.bench import cli
 from edge.bench.data import DataError, emodb_files, fer2013_split
-from edge.paths import FACE_MODEL, VOICE_MODEL
+from edge.paths import FACE_MODEL, MODELS_DIR, VOICE_MODEL
 from tflite_backend import TFLITE
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
@@ -124,7 +125,6 @@ def test_voice_gate_uses_the_audio_section_of_the_config(tmp_path):
 
 
 # -- speed gate, summary table and compare gates (issue 22, item 5) -----------------------------------------------
-from edge.paths import MODELS_DIR  # noqa: E402
 
 
 def test_p50_gate_fails_an_absurdly_small_ceiling_and_passes_a_huge_one(tmp_path, capsys):

@@ -134,8 +134,8 @@ def run_models(args: argparse.Namespace, argv: Sequence[str]) -> tuple[dict[str,
             Artifact.load(p)
         except (OSError, ValueError) as e:
             raise SystemExit(f"edge-bench: {e}") from None
-        wrong = check_model_file(p, unloadable_ok=True) if description_path(p).is_file() else []  # a sidecar must describe its model
-        if wrong:
+        wrong = check_model_file(p, unloadable_ok=True) if description_path(p).is_file() else []
+        if wrong:  # a sidecar that does not describe its model: refused before anything runs
             raise SystemExit(f"edge-bench: {p}: {wrong[0]}")
     if args.min_accuracy is not None and args.accuracy is None:
         raise SystemExit("edge-bench: --min-accuracy needs --accuracy DATA (a FER2013 CSV or an Emo-DB folder)")
@@ -217,8 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(rep.table(report["results"], report["mode"]))
     for a in report.get("accuracy", []):
         split = a.get("split", "") + (f" {', '.join(a['speakers'])}" if a.get("speakers") else "")
-        print(f"accuracy {a['model']} on {a['data']} ({split}): {a['accuracy']:.4f} (n={a['n']}), floor {a['floor']}: "
-              f"{'pass' if a['passed'] else 'FAIL'}")
+        print(f"accuracy {a['model']} on {a['data']} ({split}): {a['accuracy']:.4f} (n={a['n']}), "
+              f"floor {a['floor']}: {'pass' if a['passed'] else 'FAIL'}")
     if report.get("gate_summary"):  # one table per run, as `yolo benchmark` prints
         print("\nsummary (p50: the slowest measured case)")
         print(rep.table(report["gate_summary"], "summary"))
