@@ -15,7 +15,7 @@ SCHEMA = "edge-emotion/model/1"
 REQUIRED = ("schema", "name", "task", "version", "format", "precision", "labels", "input", "output", "preprocess")
 TASKS = ("face", "voice", "text", "face-detection")
 CLASSIFIERS = ("face", "voice", "text")  # tasks whose output is one score per label
-COLOR_CHANNELS = {"gray": 1, "rgb": 3, "bgr": 3}  # preprocess.color -> colour channels of the input
+COLOR_CHANNELS = {"gray": 1, "rgb": 3}  # preprocess.color -> colour channels of the input (edge/preprocess.py)
 
 
 class DescriptionError(ValueError):
@@ -123,8 +123,11 @@ def _preprocess_mismatches(d: ModelDescription, shape: tuple[int, ...]) -> list[
         if size is not None and tuple(int(v) for v in size) != tuple(hw):
             errors.append(f"preprocess.size {list(size)} (height, width), the model's input is {hw[0]}x{hw[1]}")
         color = pre.get("color", "gray")
-        if COLOR_CHANNELS.get(color) not in (None, c):
-            errors.append(f"preprocess.color {color!r} gives {COLOR_CHANNELS[color]} channel(s), the model's input has {c}")
+        if color not in COLOR_CHANNELS:
+            errors.append(f"preprocess.color {color!r} is not one of {', '.join(COLOR_CHANNELS)}")
+        elif COLOR_CHANNELS[color] != c:
+            errors.append(f"preprocess.color {color!r} gives {COLOR_CHANNELS[color]} channel(s), "
+                          f"the model's input has {c}")
     for key in ("n_features", "size") if d.task in ("voice", "text") else ():
         want = pre.get(key)
         if isinstance(want, int) and len(shape) == 2 and want != shape[-1]:
