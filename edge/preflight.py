@@ -174,4 +174,6 @@ def _model(key: str, configured: str, task: str, backend: str) -> list[str]:
     if vocabulary and not (path.parent / vocabulary).is_file():
         return [f"{name}: its vocabulary {vocabulary} is not beside it (copy the model, its .json and "
                 f"{vocabulary} together)"]
-    return []
+    from .model import check_model_file  # the sidecar against the model's real tensors (issue 22)
+
+    return [f"{name}: {e}" for e in check_model_file(path, None if backend == "auto" else backend)]

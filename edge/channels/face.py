@@ -11,7 +11,7 @@ import numpy as np
 from ..classify import FaceClassifier, FaceResult
 from ..detect.base import Box
 from ..events import EventTracker
-from ..fuse import to_fused
+from ..fuse import relabel, to_fused
 from ..paths import SAMPLE_VIDEO, resolve_model
 from ..track import Observation, Tracker
 from .base import Channel, Part, model_options
@@ -111,6 +111,8 @@ class FaceChannel(Channel):
         """The result fields of these faces; fusion takes `vector`, or else the largest face (listed first)."""
         if vector is None and faces:
             vector = to_fused(faces[0].probs, self.labels)
+        elif vector is not None:  # a mean over a video's frames (infer) is a plain array: label it again
+            vector = relabel(vector, self.labels)
         return Part({"faces": [f.to_dict(self.labels) for f in faces]}, vector, value=list(faces))
 
     # -- the per-frame work, shared by the live loop and `infer` ----------------------------
