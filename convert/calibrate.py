@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     import keras
 
     from . import face_task
-    from .face_models import calibrated
+    from .face_models import calibrated, float32_model
 
     if args.ferplus:
         train_prior = face_task.ferplus_prior(args.ferplus)
@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         spec = face_task.preprocess_of(args.model)
         x, y = face_task.evaluation(args.data, "PublicTest", spec, ferplus=args.ferplus)
-        model = keras.saving.load_model(args.model, compile=False)
+        model = float32_model(keras.saving.load_model(args.model, compile=False))
         logits = np.log(np.clip(model.predict(x, batch_size=256, verbose=0), 1e-7, 1.0))
         cal = fit(logits, y, train_prior)
         calibrated(model, cal["temperature"], np.zeros(len(FACE_LABELS)))  # the prior shift stays out of the graph
