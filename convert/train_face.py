@@ -66,6 +66,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, default=0, help="use only this many Training and PublicTest faces (smoke runs)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.keras")
+    p.add_argument("--reschedule", action="store_true",
+                   help="with --resume: the learning-rate schedule ends at --epochs instead of where it was planned "
+                        "(a run that would not finish in the time left anneals early instead of being cut)")
     p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="Keras progress: 1 bar, 2 one line per epoch")
 
 
@@ -258,6 +261,9 @@ def run(args: argparse.Namespace) -> int:
         state.update({k: saved[k] for k in ("epoch", "best", "best_epoch", "history", "peak_lr")})
         # The same command plus --resume continues the same schedule, unless --time-budget had shortened it.
         state["epochs"], state["shrunk"] = (saved["epochs"], True) if saved.get("shrunk") else (args.epochs, False)
+        if args.reschedule:  # a run that will not finish in time: the cosine ends at --epochs instead
+            state["epochs"], state["shrunk"] = args.epochs, True
+            logger.info("schedule now ends at epoch %d", args.epochs)
         logger.info("resuming after epoch %d (best PublicTest accuracy %.4f)", state["epoch"], state["best"])
     else:
         model = ARCHS[args.arch]()

@@ -63,6 +63,12 @@ def test_resume_continues_from_the_checkpoint(smoke):
                "--batch-size", "64", "--verbose", "0", "--resume"])
     assert rc == 0
     assert [h["epoch"] for h in json.loads((root / "run" / "history.json").read_text())] == [1, 2]
+    # --reschedule: the schedule now ends at --epochs 3 (state.json says so; the run stops there)
+    rc = main(["train-face", "--data", str(data), "--out", str(root / "run"), "--arch", "baseline", "--epochs", "3",
+               "--batch-size", "64", "--verbose", "0", "--resume", "--reschedule"])
+    history = json.loads((root / "run" / "history.json").read_text())
+    assert rc == 0 and [h["epoch"] for h in history] == [1, 2, 3]
+    assert json.loads((root / "run" / "state.json").read_text())["epochs"] == 3
 
 
 def test_every_target_has_a_complete_description(smoke):
