@@ -240,6 +240,7 @@ class ConfigError(ValueError):
 
     def __init__(self, errors: list[str], source: str = "config") -> None:
         self.errors = errors
+        self.source = source  # the file (or "command line", "config") the errors are about
         super().__init__(f"{source}: " + "; ".join(errors))
 
 
@@ -316,9 +317,19 @@ def load(path: str | Path | None) -> Config:
         return Config()
     p = Path(path)
     try:
-        data = tomllib.loads(p.read_text())
+        data = tomllib.loads(p.read_bytes().decode("utf-8"))  # TOML is UTF-8 whatever the locale says
     except FileNotFoundError:
         raise ConfigError([f"file not found (create it from systemd/edge-emotion.toml)"], str(p)) from None
+    except IsADirectoryError:
+        raise ConfigError(["is a folder, not a file (give the TOML file itself)"], str(p)) from None
+    except PermissionError:
+        raise ConfigError(["cannot read it (permission denied): let the user edge-emotion runs as read it, e.g. "
+                           f"chmod 644 {p}"], str(p)) from None
+    except OSError as e:
+        raise ConfigError([f"cannot read it ({e.strerror or e})"], str(p)) from None
+    except UnicodeDecodeError as e:
+        raise ConfigError([f"not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}); TOML files are "
+                           f"UTF-8: convert it, e.g. iconv -f latin1 -t utf-8"], str(p)) from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError([f"not valid TOML: {e}"], str(p)) from None
     return from_dict(data, str(p))
