@@ -111,6 +111,7 @@ class Inferer:
         fps = fps if 0.5 <= fps <= 1000 else 25.0  # a damaged header's 0 or 90000 fps would make the step absurd
         step = max(1, int(round(fps / self.sample_fps))) if self.sample_fps > 0 else 1
         timeline, vecs, best = [], [], None
+        size, changed = None, False  # the first frame's (height, width); whether a later frame differs
         timing = {k: 0.0 for k in result_mod.STAGES}
         index = 0
         try:
@@ -125,6 +126,12 @@ class Inferer:
                     ok, frame = cap.retrieve()
                     if not ok:
                         break
+                    if size is None:
+                        size = frame.shape[:2]
+                    elif frame.shape[:2] != size and not changed:  # boxes in its timeline entry follow the new size
+                        changed = True
+                        logger.warning("%s: frames change size at frame %d (%dx%d to %dx%d)", path, index,
+                                       size[1], size[0], frame.shape[1], frame.shape[0])
                     part = self.face.part(self.face.faces(frame, timing))
                     timeline.append({"frame": index, "pos_s": round(index / fps, 3), **part.fields})
                     if part.vector is not None:
@@ -148,8 +155,9 @@ class Inferer:
                 voice = VoiceChannel.absent(f"sound track {wav.name} unusable: {_short(e, wav)}")
         # The video's face part: the best-detected frame's faces, fused as the mean over all analysed frames.
         face = self.face.part(best[0] if best else [], np.mean(vecs, axis=0) if vecs else None)
+        extra = {"resolution_changed": True} if changed else {}
         return self._build({"face": face, "voice": voice}, timing, best[1] if best else None,
-                           input=str(path), frames=index, analysed_frames=len(timeline), timeline=timeline)
+                           input=str(path), frames=index, analysed_frames=len(timeline), timeline=timeline, **extra)
 
     @staticmethod
     def _check_wav(path: Path) -> None:
