@@ -230,11 +230,24 @@ class Pipeline:
 
         self.live = LiveState(self.cfg.http.timeline_s)
         self.live.collectors.append(publisher_collector(self.publisher))
+        self.live.collectors.append(self._collect_counters)
         try:
             self.server = LiveServer(self.cfg.http, self.live, stop, token=self.page_token).start()
         except OSError as e:
             logger.error("%s; running on without the live page", e)
             self.live = self.server = None
+
+    def _collect_counters(self, e) -> None:
+        """The channels' counters on /metrics (texts received, cut, dropped, without emotion; tracks; ...)."""
+        counts: dict[str, int] = {"resolution_changes": self.resolution_changes}
+        for ch in list(self.channels.values()):
+            try:
+                counts.update(ch.stats())
+            except Exception:  # noqa: BLE001 - a channel's figures must never break /metrics
+                continue
+        e.family("channel_events_total", "counter", "Channel counters by kind (texts, texts_cut, texts_dropped, "
+                 "texts_without_emotion, tracks, audio_windows, resolution_changes).",
+                 [({"kind": k}, v) for k, v in counts.items() if isinstance(v, (int, float))])
 
     def stats(self) -> dict[str, Any]:
         up = time.monotonic() - self.started
