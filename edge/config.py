@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
+import threading
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -317,7 +318,7 @@ def load(path: str | Path | None) -> Config:
         return Config()
     p = Path(path)
     try:
-        data = tomllib.loads(p.read_bytes().decode("utf-8"))  # TOML is UTF-8 whatever the locale says
+        data = tomllib.loads(_read(p).decode("utf-8"))  # TOML is UTF-8 whatever the locale says
     except FileNotFoundError:
         raise ConfigError([f"file not found (create it from systemd/edge-emotion.toml)"], str(p)) from None
     except IsADirectoryError:
@@ -333,6 +334,32 @@ def load(path: str | Path | None) -> Config:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError([f"not valid TOML: {e}"], str(p)) from None
     return from_dict(data, str(p))
+
+
+PIPE_READ_TIMEOUT_S = 5.0  # a config from a pipe (`--config <(...)`) comes at once; a FIFO nobody writes never does
+
+
+def _read(p: Path) -> bytes:
+    """A config file's bytes; one that is not a regular file (process substitution, a FIFO) within a time limit."""
+    if not p.exists() or p.is_file() or p.is_dir():
+        return p.read_bytes()
+    box: dict = {}
+
+    def read() -> None:
+        try:
+            box["data"] = p.read_bytes()
+        except BaseException as e:  # noqa: BLE001 - handed to the caller
+            box["error"] = e
+
+    t = threading.Thread(target=read, name="read config", daemon=True)  # a FIFO's open blocks until a writer comes
+    t.start()
+    t.join(PIPE_READ_TIMEOUT_S)
+    if "error" in box:
+        raise box["error"]
+    if "data" not in box:
+        raise ConfigError([f"not a regular file, and nothing came from it within {PIPE_READ_TIMEOUT_S:g} s (a FIFO "
+                           "without a writer?); give the TOML file itself"], str(p))
+    return box["data"]
 
 
 def override(cfg: Config, dotted: dict[str, Any]) -> Config:
