@@ -323,6 +323,9 @@ class MqttPublisher(Publisher):
             self._report(f"TLS handshake with {self.where} failed: {error}; mqtt.tls = true, and the broker closed "
                          f"the connection: port {self.cfg.port} is most likely a plain MQTT listener (1883 usually "
                          "is, TLS is usually 8883); set the TLS port or mqtt.tls = false")
+        elif self.cfg.tls and isinstance(error, (socket.timeout, TimeoutError)):
+            self._report(f"TLS handshake with {self.where} timed out: it took the TCP connection and never answered "
+                         "(a frozen broker, not a TLS port, or not an MQTT broker)", logging.WARNING)
         elif isinstance(error, ssl.SSLError):
             self._report(f"TLS handshake with {self.where} failed: {error} (check mqtt.ca_file, cert_file, key_file "
                          f"and that the broker's certificate names {self.cfg.host})")
