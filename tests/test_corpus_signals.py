@@ -276,3 +276,69 @@ def test_sigint_to_infer_in_the_middle_of_a_batch(corpus):
     result = corpus(cr.outcome(code, elapsed, err, ok=(130,)), "signals", "signal:sigint-infer-mid-batch")
     assert first and result == "handled" and "edge-emotion: interrupted" in err and "Traceback" not in err, (
         code, err[-2000:])
+
+
+# --- clients of the live page that connect and say nothing ---------------------------------------------------------
+
+def _http_run(tmp_path, port: int) -> subprocess.Popen:
+    cfg = tmp_path / "http.toml"
+    cfg.write_text('[video]\nsource = "sample"\nloop = true\n[audio]\nsource = "sample"\n'
+                   f'[http]\nenabled = true\nport = {port}\nmax_clients = 4\n')
+    return cr.spawn(["--config", str(cfg)])
+
+
+def _idle_clients(port: int, n: int) -> list:
+    import socket
+
+    return [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(n)]
+
+
+def test_clients_that_connect_and_say_nothing_are_dropped_and_the_page_answers_again(tmp_path, corpus):
+    """Every slot held by a silent client: more get 503 at once, the silent ones go after 5 s, the page answers."""
+    import urllib.error
+    import urllib.request
+
+    from mosquitto import free_port
+
+    port = free_port()
+    p = _http_run(tmp_path, port)
+    socks = []
+    try:
+        cr.wait_for_log(p, "first result")
+        socks = _idle_clients(port, 4)
+        time.sleep(0.5)
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)
+            busy = None
+        except urllib.error.HTTPError as e:
+            busy = e.code
+        deadline, answered = time.monotonic() + 30, False
+        while time.monotonic() < deadline and not answered:
+            try:
+                answered = urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).status == 200
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.5)
+        code, elapsed, err = cr.stop(p)
+    finally:
+        for s in socks:
+            s.close()
+    result = corpus(cr.outcome(code, elapsed, err, ok=(0,)), "signals", "http:silent-clients-hold-every-slot")
+    assert result == "handled" and busy == 503 and answered, (busy, answered, code, elapsed, err[-2000:])
+
+
+def test_sigterm_with_silent_clients_connected_stops_in_time(tmp_path, corpus):
+    from mosquitto import free_port
+
+    port = free_port()
+    p = _http_run(tmp_path, port)
+    socks = []
+    try:
+        cr.wait_for_log(p, "first result")
+        socks = _idle_clients(port, 3)
+        time.sleep(0.5)
+        code, elapsed, err = cr.stop(p)
+    finally:
+        for s in socks:
+            s.close()
+    result = corpus(cr.outcome(code, elapsed, err, ok=(0,)), "signals", "http:sigterm-with-silent-clients")
+    assert result == "handled", (code, elapsed, err[-2000:])
