@@ -230,7 +230,7 @@ def _wait_phase(p: subprocess.Popen, phase: str, timeout: float = 60.0) -> bool:
     """Busy-wait (the import phase lasts ~50 ms) until `phase`: 'cli-imports' (SIGINT back at its default after
     Python caught it), 'run' (SIGTERM caught), 'libraries' (OpenCV mapped: main() runs and imports the runtimes)."""
     deadline = time.monotonic() + timeout
-    seen_caught = seen_default = False
+    seen_caught = False
     while time.monotonic() < deadline and p.poll() is None:
         if phase == "libraries":
             if _loaded(p.pid, "cv2"):
@@ -242,10 +242,8 @@ def _wait_phase(p: subprocess.Popen, phase: str, timeout: float = 60.0) -> bool:
             return True
         if sigint and not seen_caught:
             seen_caught = True
-        elif seen_caught and sigint is False:
-            seen_default = True
-            if phase == "cli-imports":
-                return True
+        elif seen_caught and sigint is False and phase == "cli-imports":
+            return True
     return False
 
 

@@ -67,7 +67,8 @@ class TextChannel(Channel):
     # -- the live loop ----------------------------------------------------------------------
     def open(self, stop: threading.Event, realtime: bool, media_clock: bool = False) -> None:
         """Texts arrive in real time whatever the video does (`media_clock` does not apply to them)."""
-        from ..text.sources import MqttTextSource, StdinTextSource, TextInbox, text_byte_limit
+        from ..text.inbox import TextInbox, text_byte_limit
+        from ..text.sources import MqttTextSource, StdinTextSource
 
         t = self.text_cfg
         self.inbox = TextInbox(t.queue_size, text_byte_limit(t.max_chars))
