@@ -264,3 +264,32 @@ def test_run_streams_a_float_wav_with_invalid_samples_as_silence_said_once(case,
     ok = outcome == "handled" and err.count("invalid_audio") == 1 and len(voiced) >= 1
     corpus(outcome if ok or outcome != "handled" else "crash", "sources", f"source:float-wav-{case}-streamed")
     assert ok, (code, out[-2000:], err[-2000:])
+
+
+@pytest.mark.parametrize("share", [0.3, 1.0], ids=["part-of-a-video", "a-whole-video"])
+def test_sigterm_with_a_video_fifo_whose_writer_stays_attached(share, tmp_path, corpus):
+    """A thread blocked reading a pipe whose writer neither writes nor closes: the stop still ends in time."""
+    data = cf.tiny_video(tmp_path / "clip.avi", frames=30, size=(64, 48)).read_bytes()
+    pipe = cr.fifo(tmp_path / "video.fifo")
+    p = cr.spawn(["--video", str(pipe), "--no-audio"])
+    fd = None
+    try:
+        cr.wait_for_log(p, "models loaded")
+        deadline = time.monotonic() + 30
+        while fd is None and time.monotonic() < deadline:  # the write end opens once the process opened its end
+            try:
+                fd = os.open(pipe, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                time.sleep(0.05)
+        assert fd is not None, "the process never opened the FIFO"
+        try:
+            os.write(fd, data[:int(len(data) * share)])  # a few kB: fits the pipe's buffer
+        except BlockingIOError:
+            pass
+        time.sleep(1.5)  # the reader has what there is and waits for more
+        code, elapsed, err = cr.stop(p)
+    finally:
+        if fd is not None:
+            os.close(fd)
+    result = corpus(cr.outcome(code, elapsed, err, ok=(0,)), "sources", f"source:fifo-writer-attached-{share:g}")
+    assert result == "handled" and "Fatal Python error" not in err, (code, elapsed, err[-2000:])
