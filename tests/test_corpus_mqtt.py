@@ -242,3 +242,17 @@ def test_run_with_tls_against_a_plain_port_runs_on_and_stops_in_time(broker, cor
     code, elapsed, err = cr.stop(p)
     result_ = corpus(cr.outcome(code, elapsed, err, ok=(0,)), "mqtt", "mqtt:run-tls-against-plain-port")
     assert result_ == "handled" and lines, (code, elapsed, err)
+
+
+@needs_broker
+def test_the_text_subscriber_names_tls_against_a_plain_port_too(broker, corpus):
+    """Texts from MQTT with the publisher on stdout: the subscriber's own connection gets the same hint."""
+    cfg = broker.dir / "text-tls.toml"
+    cfg.write_text('[video]\nsource = "none"\n[audio]\nsource = "none"\n[text]\nsource = "mqtt"\n'
+                   f'[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\ntls = true\n')
+    p = cr.spawn(["--config", str(cfg)])
+    lines = cr.wait_for_log(p, "most likely a plain MQTT listener")
+    code, elapsed, err = cr.stop(p)
+    text = "".join(lines) + err
+    result_ = corpus(cr.outcome(code, elapsed, err, ok=(0,)), "mqtt", "mqtt:text-subscriber-tls-against-plain-port")
+    assert result_ == "handled" and text.count("most likely a plain MQTT listener") == 1, (code, elapsed, text)

@@ -42,6 +42,28 @@ def _not_retry_noise(record: logging.LogRecord) -> bool:
     return not str(record.msg).startswith("Client is not connected")
 
 
+def connect_failure(cfg: MqttConfig, error: BaseException | None) -> tuple[str, int]:
+    """Why a connection to the [mqtt] broker failed, with the likely fix, and the level to log it at (the publisher's
+    and the text subscriber's words for one failure)."""
+    where = f"{cfg.host}:{cfg.port}"
+    if cfg.tls and (isinstance(error, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError, ssl.SSLEOFError,
+                                       ssl.SSLZeroReturnError))
+                    or isinstance(error, ssl.SSLError) and "WRONG_VERSION_NUMBER" in str(error)):
+        # A plain MQTT listener reads the TLS ClientHello as a malformed packet and hangs up.
+        return (f"TLS handshake with {where} failed: {error}; mqtt.tls = true, and the broker closed the connection: "
+                f"port {cfg.port} is most likely a plain MQTT listener (1883 usually is, TLS is usually 8883); set the "
+                "TLS port or mqtt.tls = false", logging.ERROR)
+    if cfg.tls and isinstance(error, (socket.timeout, TimeoutError)):
+        return (f"TLS handshake with {where} timed out: it took the TCP connection and never answered (a frozen "
+                "broker, not a TLS port, or not an MQTT broker)", logging.WARNING)
+    if isinstance(error, ssl.SSLError):
+        return (f"TLS handshake with {where} failed: {error} (check mqtt.ca_file, cert_file, key_file and that the "
+                f"broker's certificate names {cfg.host})", logging.ERROR)
+    if isinstance(error, socket.gaierror):
+        return f"cannot resolve mqtt.host = {cfg.host!r}: {error}", logging.ERROR
+    return f"cannot connect to {where}: {error or 'connection failed'}", logging.WARNING
+
+
 def _json(value: Any) -> Any:
     if hasattr(value, "tolist"):  # numpy arrays and scalars
         return value.tolist()
@@ -314,25 +336,8 @@ class MqttPublisher(Publisher):
 
     def _on_connect_fail(self, client, userdata) -> None:
         # paho calls this inside its `except OSError` block, so the exception is still the one being handled.
-        error = sys.exc_info()[1]
         self._count("connect_failures")
-        if self.cfg.tls and isinstance(error, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError,
-                                               ssl.SSLEOFError, ssl.SSLZeroReturnError)) or (
-                self.cfg.tls and isinstance(error, ssl.SSLError) and "WRONG_VERSION_NUMBER" in str(error)):
-            # A plain MQTT listener reads the TLS ClientHello as a malformed packet and hangs up.
-            self._report(f"TLS handshake with {self.where} failed: {error}; mqtt.tls = true, and the broker closed "
-                         f"the connection: port {self.cfg.port} is most likely a plain MQTT listener (1883 usually "
-                         "is, TLS is usually 8883); set the TLS port or mqtt.tls = false")
-        elif self.cfg.tls and isinstance(error, (socket.timeout, TimeoutError)):
-            self._report(f"TLS handshake with {self.where} timed out: it took the TCP connection and never answered "
-                         "(a frozen broker, not a TLS port, or not an MQTT broker)", logging.WARNING)
-        elif isinstance(error, ssl.SSLError):
-            self._report(f"TLS handshake with {self.where} failed: {error} (check mqtt.ca_file, cert_file, key_file "
-                         f"and that the broker's certificate names {self.cfg.host})")
-        elif isinstance(error, socket.gaierror):
-            self._report(f"cannot resolve mqtt.host = {self.cfg.host!r}: {error}")
-        else:
-            self._report(f"cannot connect to {self.where}: {error or 'connection failed'}", logging.WARNING)
+        self._report(*connect_failure(self.cfg, sys.exc_info()[1]))
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         now = time.monotonic()

@@ -205,9 +205,12 @@ class MqttTextSource(TextSource):
 
     def _on_connect_fail(self, client, userdata) -> None:
         if not self._failed:  # paho retries by itself; say it once, not every few seconds
+            from ..publish.mqtt import connect_failure
+
             self._failed = True
-            logger.warning("text: cannot reach the MQTT broker %s:%d; retrying (no texts until it answers)",
-                           self.cfg.host, self.cfg.port)
+            # paho calls this inside its `except OSError` block: the exception says why (TLS on a plain port, ...)
+            message, level = connect_failure(self.cfg, sys.exc_info()[1])
+            logger.log(level, "text: %s; retrying (no texts until it answers)", message)
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
         if any(rc.is_failure for rc in reason_codes):
