@@ -75,9 +75,11 @@ class TextConfig:
     topic: str = opt("hermes/asr/textCaptured", "MQTT topic to subscribe to: JSON with a `text` field (Rhasspy/Hermes "
                                                 "textCaptured) or plain UTF-8 text")
     qos: int = opt(1, "QoS of the text subscription", min=0, max=2)
-    max_chars: int = opt(2000, "longer texts are cut to this many characters (the result says truncated)", min=1,
+    max_chars: int = opt(2000, "longer texts are cut to this many characters (the result says truncated); a line or "
+                               "payload is first cut to max(64 kB, 12 bytes a character) as it arrives", min=1,
                          max=100000)
-    queue_size: int = opt(100, "texts waiting to be classified; when full the oldest are dropped and counted", min=1,
+    queue_size: int = opt(100, "texts waiting to be classified (and at most 8 MB of them); when full the oldest are "
+                               "dropped, counted and logged", min=1,
                           max=100000)
 
 
