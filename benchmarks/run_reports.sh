@@ -32,13 +32,14 @@ if want repeat; then
   cat "$OUT/repeat/compare.txt"
 fi
 if want gate; then
-  # the flashing gate on the full sets: face int8 on FER2013 PrivateTest (measured 63.03 %, floor 0.62), voice int8 on all of Emo-DB
-  # (the voice model was trained on Emo-DB, so that figure checks the flash, not generalisation: see its card)
+  # the flashing gate on the full sets: face int8 on FER2013 PrivateTest (measured 63.03 %, floor 0.62); voice int8 on Emo-DB
+  # is refused: the gate scores only speakers the model did not train on (its sidecar's training.speakers), and every
+  # speaker of this copy trained it (gate-voice/ is the earlier report, which scored them: it checks the flash only)
   D=../shared/datasets
   $BENCH models --model edge/models/face_int8.tflite --backend litert --min-time 1 \
     --accuracy $D/fer2013/fer2013.csv.gz --min-accuracy 0.62 --out "$OUT/gate-face"
   $BENCH models --model edge/models/voice_int8.tflite --backend litert --min-time 1 \
-    --accuracy $D/emodb/wav --min-accuracy 0.70 --out "$OUT/gate-voice"
+    --accuracy $D/emodb/wav --min-accuracy 0.70 || echo "voice gate refused, as it should be here (no held-out speakers)"
 fi
 if want pipeline; then
   # the live loop on the whole demo clip at its own frame rate, and as fast as the loop goes

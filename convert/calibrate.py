@@ -107,30 +107,36 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="fer2013.csv(.gz): PublicTest is fitted, Training gives the prior")
     p.add_argument("--out", required=True, help=".keras: the calibrated model to write (STEM.calibration.json beside it); "
                                                 "for a converted model, the .calibration.json to write")
+    p.add_argument("--ferplus", default=None, metavar="CSV",
+                   help="the model was trained on the FER+ votes (train-face --ferplus): PublicTest is judged by their "
+                        "majority and the training prior is the mean vote share")
 
 
 def run(args: argparse.Namespace) -> int:
     import keras
 
     from . import face_task
-    from .face_models import calibrated
+    from .face_models import calibrated, float32_model
 
-    train_y = face_task.labels(args.data, "Training")
-    train_prior = np.bincount(train_y, minlength=len(FACE_LABELS)) / len(train_y)
+    if args.ferplus:
+        train_prior = face_task.ferplus_prior(args.ferplus)
+    else:
+        train_y = face_task.labels(args.data, "Training")
+        train_prior = np.bincount(train_y, minlength=len(FACE_LABELS)) / len(train_y)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if Path(args.model).suffix != ".keras":  # a converted file: its probabilities through edge/, no T to fold
         from edge.model import Model
 
         m = Model(args.model)
-        x, y = face_task.evaluation(args.data, "PublicTest", m.description.preprocess)
+        x, y = face_task.evaluation(args.data, "PublicTest", m.description.preprocess, ferplus=args.ferplus)
         probs = np.concatenate([m.predict(x[i:i + 256]) for i in range(0, len(x), 256)])
         cal = fit(np.log(np.clip(probs, 1e-7, 1.0)), y, train_prior, temperature=1.0)
         out = out.with_name(out.name.replace(".calibration.json", "") + ".keras")  # calibration_path(out) = --out
     else:
         spec = face_task.preprocess_of(args.model)
-        x, y = face_task.evaluation(args.data, "PublicTest", spec)
-        model = keras.saving.load_model(args.model, compile=False)
+        x, y = face_task.evaluation(args.data, "PublicTest", spec, ferplus=args.ferplus)
+        model = float32_model(keras.saving.load_model(args.model, compile=False))
         logits = np.log(np.clip(model.predict(x, batch_size=256, verbose=0), 1e-7, 1.0))
         cal = fit(logits, y, train_prior)
         calibrated(model, cal["temperature"], np.zeros(len(FACE_LABELS)))  # the prior shift stays out of the graph

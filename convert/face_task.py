@@ -11,11 +11,11 @@ import numpy as np
 from edge.labels import FACE_LABELS
 from edge.preprocess import FACE_PREPROCESS, pixels_to_input
 
-from .fer2013 import load
+from .fer2013 import Split, load
 
 TRAINING_DATA = {
-    "dataset": "FER2013 (Kaggle ICML 2013 challenge CSV)",
-    "splits": {"train": "Training (28,709)", "selection": "PublicTest (3,589)", "report": "PrivateTest (3,589)"},
+    "dataset": "FER2013 (Kaggle ICML 2013 challenge CSV), original pixels, with the FER+ votes (Barsoum et al. 2016)",
+    "splits": {"train": "Training (28,558)", "selection": "PublicTest (3,579)", "report": "PrivateTest (3,573)"},
     "licence": "research / non-commercial use only (FER2013 terms)",
     "citation": "Goodfellow et al., Challenges in Representation Learning: A report on three machine learning contests, 2013",
 }
@@ -67,10 +67,33 @@ def labels(data: str | Path, split: str) -> np.ndarray:
     return load(data, splits=(split,))[split].y
 
 
+def with_ferplus(s: Split, split: str, ferplus: str | Path | None) -> Split:
+    """The split judged by the FER+ majority vote (rows without one left out), or as it is when `ferplus` is None."""
+    if not ferplus:
+        return s
+    from . import ferplus as fp
+
+    votes = fp.load_votes(ferplus)[split]
+    fp.check_rows(votes, len(s), split, ferplus)
+    major = fp.majority(votes)
+    keep = np.flatnonzero(major >= 0)
+    return Split(s.x[keep], major[keep])
+
+
+def ferplus_prior(ferplus: str | Path) -> np.ndarray:
+    """The class mix a model trained on the FER+ vote shares learns: the mean share over Training."""
+    from . import ferplus as fp
+
+    shares = fp.shares(fp.load_votes(ferplus)["Training"])
+    prior = shares[shares.sum(1) > 0].mean(0)
+    return prior / prior.sum()
+
+
 def evaluation(data: str | Path, split: str = "PrivateTest", spec: dict[str, Any] | None = None,
-               cache: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Preprocessed faces and labels of one split (PrivateTest: the reported one), prepared as `spec` says."""
-    s = load(data, splits=(split,))[split]
+               cache: Path | None = None, ferplus: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Preprocessed faces and labels of one split (PrivateTest: the reported one), prepared as `spec` says;
+    with `ferplus`, labelled by the FER+ majority vote (rows without one left out)."""
+    s = with_ferplus(load(data, splits=(split,))[split], split, ferplus)
     spec = unaligned() if spec is None else spec
     return pixels_to_input(prepared(s.x, spec, cache), spec), s.y
 

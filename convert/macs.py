@@ -12,36 +12,10 @@ import json
 import logging
 from pathlib import Path
 
-import numpy as np
-
 from edge.description import description_path
+from edge.macs import tflite_macs  # noqa: F401 - one counter, in edge/ (edge-bench counts with it)
 
 logger = logging.getLogger(__name__)
-
-
-def tflite_macs(path: str | Path) -> int:
-    """MACs of one invocation of a .tflite model, at the shapes the interpreter plans for a batch of one."""
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
-    # Without the default XNNPACK delegate: delegated tensors keep the file's stored shapes (a batch dimension of 1
-    # where the graph concatenates a mirror image, say), the plain interpreter propagates the real ones.
-    it = Interpreter(model_path=str(path), experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-    it.allocate_tensors()
-    shape = {d["index"]: [int(s) for s in d["shape"]] for d in it.get_tensor_details()}
-    total = 0
-    for op in it._get_ops_details():  # the interpreter's own op list (name, input and output tensor indices)
-        name, ins, out = op["op_name"], list(op["inputs"]), int(np.prod(shape[op["outputs"][0]]))
-        if name == "CONV_2D":  # filter (O, kh, kw, I)
-            total += out * int(np.prod(shape[ins[1]][1:]))
-        elif name == "DEPTHWISE_CONV_2D":  # filter (1, kh, kw, O)
-            total += out * shape[ins[1]][1] * shape[ins[1]][2]
-        elif name == "FULLY_CONNECTED":  # weights (O, I)
-            total += out * shape[ins[1]][-1]
-        elif name == "BATCH_MATMUL":
-            total += out * shape[ins[0]][-1]
-        elif name == "TRANSPOSE_CONV":  # filter (O, kh, kw, I): each input pixel scatters kh*kw*O products
-            total += int(np.prod(shape[ins[2]])) * int(np.prod(shape[ins[1]][:3]))
-    return int(total)
 
 
 def _tflite_twin(path: Path) -> Path:

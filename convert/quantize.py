@@ -226,7 +226,10 @@ def export_all(keras_model: str | Path | Any, calib: np.ndarray, out_dir: str | 
     unknown = [t for t in targets if t not in TARGETS]
     if unknown:
         raise ValueError(f"unknown targets {unknown}; choose from {', '.join(TARGETS)}")
-    model = keras_model if isinstance(keras_model, keras.Model) else keras.saving.load_model(keras_model, compile=False)
+    from .face_models import float32_model
+
+    model = float32_model(keras_model if isinstance(keras_model, keras.Model)
+                          else keras.saving.load_model(keras_model, compile=False))
     calib = check_calibration(calib, tuple(model.inputs[0].shape[1:]))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

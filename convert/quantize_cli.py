@@ -68,7 +68,9 @@ def _text(args: argparse.Namespace, model, metrics):
 def run(args: argparse.Namespace) -> int:
     import keras
 
-    model = keras.saving.load_model(args.model, compile=False)
+    from .face_models import float32_model
+
+    model = float32_model(keras.saving.load_model(args.model, compile=False))  # a bf16-trained model computes in float32
     metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else None
     model, calib, desc = {"face": _face, "text": _text}[args.task](args, model, metrics)
     paths = export_all(model, calib, args.out, args.stem or args.task, desc, tuple(args.targets))

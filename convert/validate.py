@@ -120,6 +120,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report", required=True, help="report path stem: writes STEM.md and STEM.json")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--latency-seconds", type=float, default=3.0, help="timed seconds per artifact (0: skip latency)")
+    p.add_argument("--ferplus", default=None, metavar="CSV",
+                   help="judge PrivateTest by the FER+ majority vote (ferplus.csv; rows whose top vote is contempt, "
+                        "unknown, not-a-face or tied left out) instead of FER2013's single labels")
     p.add_argument("--limit", type=int, default=None,
                    help="only the first N faces of the split (e.g. under an emulated CPU, ~50x slower)")
 
@@ -131,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
 
     inputs: dict[str, np.ndarray] = {}
     faces = face_task.load(args.data, splits=("PrivateTest",))["PrivateTest"]
+    faces = face_task.with_ferplus(faces, "PrivateTest", args.ferplus)
     faces = faces.take(np.arange(min(len(faces), args.limit or len(faces))))
     y = faces.y
 
@@ -143,8 +147,9 @@ def run(args: argparse.Namespace) -> int:
     paths = [Path(m) for m in args.models]
     rows, checks = evaluate(paths, x_for, y, face_task.FACE_LABELS, args.threads, args.latency_seconds)
     env = environment(args.threads)
-    report = {"title": "Face model validation (FER2013 PrivateTest, through edge.model.Model)",
-              "notes": [f"Data: `{args.data}`, PrivateTest, {len(y)} faces. Command: `edge-convert {' '.join(sys.argv[1:])}`",
+    judge = "FER+ majority vote" if args.ferplus else "FER2013 labels"
+    report = {"title": f"Face model validation (FER2013 PrivateTest, {judge}, through edge.model.Model)",
+              "notes": [f"Data: `{args.data}`, PrivateTest, {len(y)} faces, judged by {judge}. Command: `edge-convert {' '.join(sys.argv[1:])}`",
                         f"Latency: one face per call, {args.threads} thread(s), {args.latency_seconds:g} s timed after "
                         f"{LATENCY_WARMUP} warm-up runs; cores allowed {env['cpus_allowed']} of {env['cores_logical']}."],
               "labels": list(face_task.FACE_LABELS), "system": env,

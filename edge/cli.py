@@ -183,7 +183,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if publisher is not None:
             publisher.close(timeout=0.5)
         return startup_failure(e)
-    logger.info("models loaded in %.2f s", pipeline.load_s)
+    logger.info("models loaded in %.2f s: %s", pipeline.load_s, pipeline.loaded_models())
     if stop.is_set():  # stopped while the models loaded: no source is opened
         publisher.close(timeout=0.5)
         return EXIT_OK

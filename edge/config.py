@@ -102,9 +102,12 @@ class ModelsConfig:
                                      "(FER2013's own mix, as PrivateTest measures it)", choices=("natural", "training"))
     face_mirror: bool = opt(False, "also classify each face's mirror image and average the two (twice the face "
                                    "model's cost; see FACE_MODEL_CARD.md for what it earns)")
-    voice: str = opt("", "voice model file; empty: the bundled int8 model")
-    text: str = opt("", "text model file (its vocabulary beside it); empty: the bundled int8 model")
-    backend: str = opt("auto", "inference backend", choices=("auto", "litert", "tflite-runtime", "onnxruntime"))
+    voice: str = opt("", "voice model: the bundled one by name (voice, the default) or a .tflite/.onnx file with its "
+                         "sidecar .json beside it")
+    text: str = opt("", "text model: the bundled one by name (text, the default) or a .tflite/.onnx file with its "
+                        "sidecar .json and vocabulary beside it")
+    backend: str = opt("auto", "inference backend; a bundled model name follows it (onnxruntime: the .onnx twin)",
+                       choices=("auto", "litert", "tflite-runtime", "onnxruntime"))
     threads: int = opt(1, "threads per model", min=1, max=64)
     # typing.List, not list[str]: _build resolves these hints at run time, and Python 3.8 cannot subscript list.
     providers: List[str] = opt(["CPUExecutionProvider"], "onnxruntime execution providers, in order "

@@ -14,6 +14,8 @@ from typing import Any
 SCHEMA = "edge-emotion/model/1"
 REQUIRED = ("schema", "name", "task", "version", "format", "precision", "labels", "input", "output", "preprocess")
 TASKS = ("face", "voice", "text", "face-detection")
+CLASSIFIERS = ("face", "voice", "text")  # tasks whose output is one score per label
+COLOR_CHANNELS = {"gray": 1, "rgb": 3}  # preprocess.color -> colour channels of the input (edge/preprocess.py)
 
 
 class DescriptionError(ValueError):
@@ -84,3 +86,50 @@ class ModelDescription:
         except (OSError, json.JSONDecodeError) as e:
             raise DescriptionError(f"{path}: unreadable description ({e})") from None
         return cls.from_dict(d, str(path))
+
+
+def mismatches(d: ModelDescription, inp, out) -> list[str]:
+    """Where the sidecar disagrees with the model's real input and output tensors (`inp`, `out`: shape, dtype).
+
+    Each entry names the sidecar's figure and the model's. The batch dimension is left out: a runtime reports a
+    dynamic batch as 1, and batches are resized per call.
+    """
+    errors = []
+    model_in, side_in = tuple(int(s) for s in inp.shape), tuple(d.input.shape)
+    if model_in[1:] != side_in[1:]:
+        errors.append(f"sidecar input shape {list(side_in)}, the model's input is {list(model_in)}")
+    dtype = getattr(inp.dtype, "name", str(inp.dtype))
+    if dtype != d.input.dtype:
+        errors.append(f"sidecar input dtype {d.input.dtype}, the model's input is {dtype}")
+    if d.task in CLASSIFIERS:
+        n = int(out.shape[-1]) if len(out.shape) else 1
+        if n != len(d.labels):
+            errors.append(f"sidecar lists {len(d.labels)} labels, the model outputs {n} scores "
+                          "(labels must be the output's, in its order)")
+        shift = (d.raw.get("calibration") or {}).get("prior_shift")
+        if shift is not None and len(shift) != len(d.labels):
+            errors.append(f"calibration.prior_shift has {len(shift)} values for {len(d.labels)} labels "
+                          "(re-run calibrate-face, or remove it)")
+    return errors + _preprocess_mismatches(d, model_in)
+
+
+def _preprocess_mismatches(d: ModelDescription, shape: tuple[int, ...]) -> list[str]:
+    """The preprocessing fields against the input they feed: face size and colour, feature or vocabulary size."""
+    pre, errors = d.preprocess, []
+    if d.task == "face" and len(shape) == 4:
+        nchw = pre.get("layout") == "nchw"
+        hw, c = (shape[2:4], shape[1]) if nchw else (shape[1:3], shape[3])
+        size = pre.get("size")
+        if size is not None and tuple(int(v) for v in size) != tuple(hw):
+            errors.append(f"preprocess.size {list(size)} (height, width), the model's input is {hw[0]}x{hw[1]}")
+        color = pre.get("color", "gray")
+        if color not in COLOR_CHANNELS:
+            errors.append(f"preprocess.color {color!r} is not one of {', '.join(COLOR_CHANNELS)}")
+        elif COLOR_CHANNELS[color] != c:
+            errors.append(f"preprocess.color {color!r} gives {COLOR_CHANNELS[color]} channel(s), "
+                          f"the model's input has {c}")
+    for key in ("n_features", "size") if d.task in ("voice", "text") else ():
+        want = pre.get(key)
+        if isinstance(want, int) and len(shape) == 2 and want != shape[-1]:
+            errors.append(f"preprocess.{key} {want}, the model's input has {shape[-1]} values")
+    return errors

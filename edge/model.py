@@ -9,7 +9,7 @@ from typing import Sequence
 import numpy as np
 
 from .backends import BackendUnavailable, open_backend
-from .description import DescriptionError, ModelDescription
+from .description import DescriptionError, ModelDescription, mismatches
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,10 @@ class Model:
                                    "`edge-convert quantize`, or reinstall edge-emotion for a bundled one") from None
         self.labels = self.description.labels
         inp, out = self.backend.inputs[0], self.backend.outputs[0]
+        wrong = mismatches(self.description, inp, out)
+        if wrong:  # a wrong sidecar would otherwise fail at the first frame, or silently drop a class
+            raise DescriptionError(f"{self.path.name}: {'; '.join(wrong)}; the sidecar belongs to another model "
+                                   "(re-export it with `edge-convert quantize`)")
         # The interpreter's own quantization is authoritative; the description must agree with it.
         if inp.scale and self.description.input.scale and not np.isclose(inp.scale, self.description.input.scale):
             raise DescriptionError(f"{self.path.name}: description input scale {self.description.input.scale} "
@@ -91,3 +95,24 @@ class Model:
     def predict_raw(self, xq: np.ndarray) -> np.ndarray:
         """Batch already in the input dtype -> raw output (for benchmarks)."""
         return self.backend.run(xq)[0]
+
+
+def check_model_file(path: str | Path, backend: str | None = None, unloadable_ok: bool = False) -> list[str]:
+    """The model's real tensors against its sidecar, before anything runs (check-config, edge-bench): [] when they
+    agree, else one line naming every mismatch and the fix.
+
+    Opens the backend once; a missing runtime is left to `run` (exit 3); a damaged file is an error too, unless
+    `unloadable_ok` (edge-bench marks its cases failed and goes on).
+    """
+    try:
+        d = ModelDescription.load(path)
+        b = open_backend(Path(path), backend=backend)
+    except BackendUnavailable:
+        return []
+    except DescriptionError as e:
+        return [str(e)]
+    except (ValueError, RuntimeError) as e:
+        return [] if unloadable_ok else [f"the model cannot be loaded ({e}); re-export it with `edge-convert quantize`"]
+    wrong = mismatches(d, b.inputs[0], b.outputs[0])
+    return [f"{'; '.join(wrong)}; the sidecar does not describe this model (correct it, or re-export the model "
+            "with `edge-convert quantize`)"] if wrong else []

@@ -73,6 +73,18 @@ class Pipeline:
         self.times = StageTimes()
 
     # -- start-up -------------------------------------------------------------------------
+    def loaded_models(self) -> str:
+        """What the loop runs, read from its channels: each model file and backend, and the face detector."""
+        parts = []
+        for name, channel in self.channels.items():
+            model = getattr(getattr(channel, "classifier", None), "model", None)
+            if model is not None:
+                parts.append(f"{name}: {model.path.name} ({model.backend.name})")
+            detector = getattr(channel, "detector", None)
+            if detector is not None:
+                parts.append(f"detector: {getattr(detector, 'name', type(detector).__name__)}")
+        return ", ".join(parts)
+
     def open_sources(self, stop: threading.Event) -> None:
         if self.video_spec is not None:
             self.video = VideoCapture.from_config(self.video_spec, self.cfg.video, stop).start()

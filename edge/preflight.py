@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import probe
 from .config import Config, ConfigError
-from .paths import FACE_MODEL, TEXT_MODEL, VOICE_MODEL, model_path
+from .paths import BUNDLED, bundled_name, resolve_model
 
 MODEL_SUFFIXES = {".tflite": ("litert", "tflite-runtime"), ".onnx": ("onnxruntime",)}
 
@@ -75,9 +75,9 @@ def check_models(cfg: Config, face: bool = True, voice: bool = True, text: bool 
 
 def _models(cfg: Config, face: bool, voice: bool, text: bool = False) -> list[str]:
     m = cfg.models
-    return ((_model("models.face", m.face, FACE_MODEL, "face", m.backend) if face else []) +
-            (_model("models.voice", m.voice, VOICE_MODEL, "voice", m.backend) if voice else []) +
-            (_model("models.text", m.text, TEXT_MODEL, "text", m.backend) if text else []))
+    return ((_model("models.face", m.face, "face", m.backend) if face else []) +
+            (_model("models.voice", m.voice, "voice", m.backend) if voice else []) +
+            (_model("models.text", m.text, "text", m.backend) if text else []))
 
 
 def _file(key: str, spec: str) -> tuple[Path | None, list[str]]:
@@ -162,20 +162,25 @@ def _audio(spec: str) -> list[str]:
     return []
 
 
-def _model(key: str, configured: str, default: Path, task: str, backend: str) -> list[str]:
+def _model(key: str, configured: str, task: str, backend: str) -> list[str]:
     """The model file exists, a backend can read its format, and its sidecar describes a `task` model."""
     from .description import DescriptionError, ModelDescription, description_path
 
-    path = model_path(configured, default)
-    name = f"{key} = {configured!r}" if configured else f"{key} (the bundled {path.name})"
-    fix = "" if configured else "; reinstall edge-emotion"
+    path = resolve_model(task, configured, None if backend == "auto" else backend)
+    bundled = bundled_name(task, configured) is not None
+    name = f"{key} = {configured!r}" if configured else f"{key} (empty)"
+    name += f" (the bundled {path.name})" if bundled else ""
     if not path.is_file():
+        fix = ("; reinstall edge-emotion" if bundled else
+               f"; give a .tflite or .onnx file, or a bundled name: {', '.join(BUNDLED[task])}")
         return [f"{name}: file not found{fix}"]
     if path.suffix not in MODEL_SUFFIXES:
         return [f"{name}: not a model file (use a .tflite or .onnx model from `edge-convert quantize`)"]
     if backend != "auto" and backend not in MODEL_SUFFIXES[path.suffix]:
-        return [f"models.backend = {backend!r} cannot read {path.suffix} models like {path.name} "
-                f"(use {' or '.join(MODEL_SUFFIXES[path.suffix])}, or 'auto')"]
+        twin = [s for s, readers in MODEL_SUFFIXES.items() if backend in readers][0]
+        return [f"models.backend = {backend!r} cannot read {path.suffix} models like {path.name} given as {key} "
+                f"(use {' or '.join(MODEL_SUFFIXES[path.suffix])}, or 'auto'; or set {key} to its {twin} twin, or "
+                f"to a bundled name, which follows the backend)"]
     try:
         d = ModelDescription.load(path)
     except DescriptionError as e:
@@ -186,4 +191,6 @@ def _model(key: str, configured: str, default: Path, task: str, backend: str) ->
     if vocabulary and not (path.parent / vocabulary).is_file():
         return [f"{name}: its vocabulary {vocabulary} is not beside it (copy the model, its .json and "
                 f"{vocabulary} together)"]
-    return []
+    from .model import check_model_file  # the sidecar against the model's real tensors (issue 22)
+
+    return [f"{name}: {e}" for e in check_model_file(path, None if backend == "auto" else backend)]

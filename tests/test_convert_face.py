@@ -121,3 +121,24 @@ def test_metrics_by_hand():
     m = metrics(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1]), ("a", "b"))
     assert m["accuracy"] == 0.75 and m["recall"] == {"a": 0.5, "b": 1.0} and m["uar"] == 0.75
     assert m["macro_f1"] == pytest.approx((2 / 3 + 0.8) / 2)  # F1(a) = 2/3, F1(b) = 0.8
+
+
+def test_bf16_trained_model_is_rebuilt_in_float32_for_the_converters():
+    """A model trained with --precision bf16 keeps Keras' mixed_bfloat16 policy per layer, which the TFLite converter
+    cannot lower (ERROR_NEEDS_FLEX_OPS); float32_model rebuilds the same graph in float32 with the same weights."""
+    import keras
+
+    from convert.face_models import ARCHS, float32_model
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        mixed = ARCHS["compact"]()
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert any(layer.dtype_policy.name == "mixed_bfloat16" for layer in mixed.layers)
+    plain = float32_model(mixed)
+    assert all(layer.dtype_policy.name == "float32" for layer in plain.layers)
+    x = pixels_to_input(_faces(8, 3).x)
+    got, want = plain.predict(x, verbose=0), mixed.predict(x, verbose=0).astype(np.float32)
+    assert got.dtype == np.float32 and np.abs(got - want).max() < 0.05  # bf16 keeps 8 bits of mantissa
+    assert float32_model(plain) is plain

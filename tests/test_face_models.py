@@ -11,7 +11,7 @@ import pytest
 
 from edge.config import Config
 from edge.description import ModelDescription
-from edge.paths import FACE_MODEL, FACE_MODELS, MODELS_DIR, model_path
+from edge.paths import FACE_MODEL, FACE_MODELS, MODELS_DIR, resolve_model
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ROOT.parent / "shared" / "datasets" / "face-photos"
@@ -50,10 +50,12 @@ def test_default_face_model_stays_within_its_cost():
 
 
 def test_bundled_face_models_by_name():
-    assert model_path("", FACE_MODEL, FACE_MODELS) == FACE_MODEL == MODELS_DIR / "face_int8.tflite"
-    assert model_path("face_large", FACE_MODEL, FACE_MODELS) == MODELS_DIR / "face_large_int8.tflite"
-    assert model_path("face_large", FACE_MODEL, FACE_MODELS, "onnxruntime") == MODELS_DIR / "face_large_int8.onnx"
-    assert model_path("my/face.tflite", FACE_MODEL, FACE_MODELS) == Path("my/face.tflite")
+    assert resolve_model("face", "") == FACE_MODEL == MODELS_DIR / "face_int8.tflite"
+    assert resolve_model("face", "face_large") == MODELS_DIR / "face_large_int8.tflite"
+    assert resolve_model("face", "face_large", "onnxruntime") == MODELS_DIR / "face_large_int8.onnx"
+    assert resolve_model("face", "", "onnxruntime") == MODELS_DIR / "face_int8.onnx"
+    assert resolve_model("voice", "", "onnxruntime") == MODELS_DIR / "voice_int8.onnx"
+    assert resolve_model("face", "my/face.tflite") == Path("my/face.tflite")
     for name, stem in FACE_MODELS.items():
         for ext in (".tflite", ".onnx"):
             d = ModelDescription.load(MODELS_DIR / (stem + ext))

@@ -25,9 +25,47 @@ def test_label_mapping_keeps_shared_labels_and_marks_missing_ones():
             np.nanargmax(to_fused(onehot(VOICE_LABELS, label), VOICE_LABELS)) == FUSED_LABELS.index(label)
 
 
-def test_unknown_label_is_refused():
-    with pytest.raises(ValueError, match="contempt"):
-        to_fused([1.0], ["contempt"])
+FACE8 = FACE_LABELS + ("contempt",)  # a face model of one's own (FER+ has contempt)
+VOICE8 = VOICE_LABELS + ("calm",)  # a voice model trained on RAVDESS's calm
+
+
+def test_a_label_outside_the_fused_set_gets_its_own_entry_after_them():
+    v = to_fused(onehot(FACE8, "contempt"), FACE8)
+    assert v.labels == FUSED_LABELS + ("contempt",) and v[-1] == 1.0 and np.isnan(v[FUSED_LABELS.index("bored")])
+
+
+def test_only_channels_that_can_express_a_new_label_have_a_say_on_it():
+    """Face (contempt) and voice (calm): each extra label is the mean of the one channel that has it."""
+    fuser = Fuser({"face": 0.5, "voice": 0.5}, smoothing=0.0)
+    face = dict(zip(FACE8, [0.0, 0.0, 0.0, 0.2, 0.0, 0.0, 0.2, 0.6]))
+    voice = dict(zip(VOICE8, [0.0, 0.0, 0.0, 0.2, 0.0, 0.2, 0.0, 0.6]))
+    fused = fuser.update({"face": to_fused(list(face.values()), FACE8),
+                          "voice": to_fused(list(voice.values()), VOICE8)})
+    assert fused.labels == FUSED_LABELS + ("contempt", "calm")
+    raw = {"happy": 0.2, "neutral": 0.2, "bored": 0.0, "surprise": 0.0, "contempt": 0.6, "calm": 0.6}
+    total = sum(raw.values())
+    for label, v in raw.items():
+        assert fused.to_dict()["probs"][label] == pytest.approx(v / total, abs=1e-4)
+    assert fused.emotion in ("contempt", "calm") and fused.to_dict()["emotion"] == fused.emotion
+
+
+def test_a_new_label_joins_the_smoothed_state_and_stays_until_reset():
+    fuser = Fuser({"face": 1.0}, smoothing=0.5)
+    fuser.update({"face": to_fused(onehot(FACE_LABELS, "happy"), FACE_LABELS)})
+    f = fuser.update({"face": to_fused(onehot(FACE8, "contempt"), FACE8)})
+    assert f.labels[-1] == "contempt" and f.probs[-1] == pytest.approx(0.5)
+    assert f.probs[FUSED_LABELS.index("happy")] == pytest.approx(0.5)
+    f = fuser.update({"face": to_fused(onehot(FACE_LABELS, "sad"), FACE_LABELS)})  # a 7-label step: contempt decays
+    assert f.labels[-1] == "contempt" and f.probs[-1] == pytest.approx(0.25)
+    fuser.reset()
+    assert fuser.update({"face": to_fused(onehot(FACE_LABELS, "sad"), FACE_LABELS)}).labels == FUSED_LABELS
+
+
+def test_a_plain_vector_must_cover_the_fused_labels():
+    fuser = Fuser({"face": 1.0}, smoothing=0.0)
+    assert fuser.update({"face": np.eye(len(FUSED_LABELS), dtype=np.float32)[3]}).emotion == "happy"
+    with pytest.raises(ValueError, match="without labels"):
+        fuser.update({"face": np.ones(len(FUSED_LABELS) + 1, np.float32)})
 
 
 def defaults(smooth=False):

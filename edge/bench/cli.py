@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import report as rep
+from .gates import EXIT_BELOW_FLOOR, EXIT_TOO_SLOW, compare_gates, p50_gate, status_code, summary_rows
 from .system import isa_line
 
 logger = logging.getLogger("edge.bench")
 
-EXIT_BELOW_FLOOR = 3  # distinct from argparse's 2, so a flashing script can tell "too inaccurate" from "bad call"
+__all__ = ["EXIT_BELOW_FLOOR", "EXIT_TOO_SLOW", "main", "parser"]  # the exit codes: edge/bench/gates.py
 
 
 def _threads(text: str) -> list[int]:
@@ -36,6 +37,25 @@ def _fraction(text: str) -> float:
     return v
 
 
+def _positive(flag: str):
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            v = -1.0
+        if not v > 0:
+            raise argparse.ArgumentTypeError(f"{flag} takes a number above 0, not {text!r}")
+        return v
+    return parse
+
+
+def _drop(text: str) -> float:
+    v = float(text)
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"--max-accuracy-drop is a fraction in 0..1 (0.01 for one point), not {text}")
+    return v
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, help="write JSON, CSV, Markdown and a PNG plot into this folder")
     p.add_argument("--compare", type=Path, metavar="OLD.json", help="print new/old for every figure of an earlier report")
@@ -47,7 +67,7 @@ def parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="mode", required=True)
 
     m = sub.add_parser("models", help="latency of every shipped (or given) model file per backend and thread count")
-    m.add_argument("--model", action="append", default=[], metavar="PATH", help="model file (repeatable); default: every file in edge/models/")
+    m.add_argument("--model", action="append", default=[], metavar="PATH", help="model file or bundled name (face, face_large, voice, text; repeatable); default: every file in edge/models/")
     m.add_argument("--backend", action="append", default=[], help="litert, tflite-runtime or onnxruntime (repeatable); default: every backend that reads the format")
     m.add_argument("--providers", type=lambda t: [p for p in t.split(",") if p], default=None,
                    help="onnxruntime execution providers in order, e.g. TensorrtExecutionProvider,CUDAExecutionProvider "
@@ -58,6 +78,9 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--accuracy", type=Path, metavar="DATA", help="FER2013 CSV (face models, PrivateTest) or Emo-DB folder (voice models)")
     m.add_argument("--min-accuracy", type=_fraction, metavar="X", help=f"exit {EXIT_BELOW_FLOOR} when any evaluated model scores below X")
     m.add_argument("--limit", type=int, help="evaluate only the first N samples of DATA (quick checks)")
+    m.add_argument("--max-p50-ms", type=_positive("--max-p50-ms"), metavar="X",
+                   help=f"exit {EXIT_TOO_SLOW} when any measured case's p50 is above X ms (a model that could not be "
+                        "measured fails too)")
     m.add_argument("--config", type=Path, help="TOML config as for `edge-emotion run`: --accuracy gates speech with "
                                                 "its [audio] gate (margin_db, min_level_db, min_speech_s)")
     _common(m)
@@ -71,9 +94,16 @@ def parser() -> argparse.ArgumentParser:
                    "(default: play it at its own frame rate, dropping frames the loop cannot keep up with)")
     _common(p)
 
-    c = sub.add_parser("compare", help="new/old for every figure of two stored reports")
+    c = sub.add_parser("compare", help="new/old for every figure of two stored reports; models are matched by file "
+                                       "name, else by role (face, voice, text); a changed sha256 or setting is noted")
     c.add_argument("old", type=Path)
     c.add_argument("new", type=Path)
+    c.add_argument("--max-slowdown", type=_positive("--max-slowdown"), metavar="R",
+                   help=f"exit {EXIT_TOO_SLOW} when a matched case's p50 is more than R times the old one (1.2: 20 %% "
+                        "slower)")
+    c.add_argument("--max-accuracy-drop", type=_drop, metavar="P",
+                   help=f"exit {EXIT_BELOW_FLOOR} when a model's --accuracy score is more than P below the old one's "
+                        "(a fraction: 0.01 is one point)")
 
     sub.add_parser("system", help="print what this machine is (CPU, clocks, temperature, versions)")
     return ap
@@ -90,16 +120,29 @@ def new_report(mode: str, argv: Sequence[str], settings: dict[str, Any]) -> dict
 def run_models(args: argparse.Namespace, argv: Sequence[str]) -> tuple[dict[str, Any], dict, int]:
     from .models import Artifact, bench_models, shipped_models, speedups
 
-    paths = args.model or shipped_models()
+    from ..paths import resolve_any
+
+    only_onnx = args.backend == ["onnxruntime"]  # a bundled name then means its .onnx twin, as in run's config
+    paths = [resolve_any(m, "onnxruntime" if only_onnx else None) for m in args.model] or shipped_models()
     if not paths:
         raise SystemExit("edge-bench: no model files in edge/models/ and none given; pass --model PATH")
+    from edge.description import description_path
+    from edge.model import check_model_file
+
     for p in paths:  # every path checked before the first (long) case runs
         try:
             Artifact.load(p)
         except (OSError, ValueError) as e:
             raise SystemExit(f"edge-bench: {e}") from None
+        wrong = check_model_file(p, unloadable_ok=True) if description_path(p).is_file() else []
+        if wrong:  # a sidecar that does not describe its model: refused before anything runs
+            raise SystemExit(f"edge-bench: {p}: {wrong[0]}")
     if args.min_accuracy is not None and args.accuracy is None:
         raise SystemExit("edge-bench: --min-accuracy needs --accuracy DATA (a FER2013 CSV or an Emo-DB folder)")
+    if args.accuracy is not None:  # the data's kind, and held-out speakers for a voice model, before the long runs
+        from .accuracy import gated_models
+
+        gated_models(paths, args.accuracy, args.limit)
     from edge.config import ConfigError, load
 
     try:
@@ -108,19 +151,22 @@ def run_models(args: argparse.Namespace, argv: Sequence[str]) -> tuple[dict[str,
         raise SystemExit(f"edge-bench: {e}") from None
     report = new_report("models", argv, {"threads": args.threads, "min_time_s": args.min_time, "warmup_s": args.warmup,
                                          "backends": args.backend or "all that read the format",
-                                         "providers": args.providers})
+                                         "providers": args.providers,
+                                         "config": str(args.config) if args.config else None})
     t0 = time.perf_counter()
     report["results"], samples = bench_models(paths, threads=args.threads, backends=args.backend or None,
                                               min_time=args.min_time, warmup_time=args.warmup,
                                               providers=args.providers)
     report["summary"] = speedups(report["results"])
-    status = 0
     if args.accuracy is not None:
         from .accuracy import gate
 
         report["accuracy"] = gate(paths, args.accuracy, args.min_accuracy, limit=args.limit, audio=audio)
-        if any(not a["passed"] for a in report["accuracy"]):
-            status = EXIT_BELOW_FLOOR
+    if args.max_p50_ms is not None:
+        report["speed_gate"] = p50_gate(report["results"], args.max_p50_ms)
+    report["gate_summary"] = summary_rows(report)
+    status = status_code(any(not a["passed"] for a in report.get("accuracy", [])),
+                         any(not g["passed"] for g in report.get("speed_gate", [])))
     report["duration_s"] = time.perf_counter() - t0
     return report, samples, status
 
@@ -149,8 +195,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if args.mode == "compare":
-        print(rep.compare_text(rep.load(args.old), rep.load(args.new)))
-        return 0
+        old, new = rep.load(args.old), rep.load(args.new)
+        print(rep.compare_text(old, new))
+        lines, status = compare_gates(old, new, args.max_slowdown, args.max_accuracy_drop)
+        if lines:
+            print("\n".join(lines))
+        elif args.max_slowdown is not None or args.max_accuracy_drop is not None:
+            print("gates: pass")
+        return status
     if args.mode == "system":
         from .system import system_info
 
@@ -164,8 +216,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(rep.summary_text(report), end="")
     print(rep.table(report["results"], report["mode"]))
     for a in report.get("accuracy", []):
-        print(f"accuracy {a['model']} on {a['data']}: {a['accuracy']:.4f} (n={a['n']}), floor {a['floor']}: "
-              f"{'pass' if a['passed'] else 'FAIL'}")
+        split = a.get("split", "") + (f" {', '.join(a['speakers'])}" if a.get("speakers") else "")
+        print(f"accuracy {a['model']} on {a['data']} ({split}): {a['accuracy']:.4f} (n={a['n']}), "
+              f"floor {a['floor']}: {'pass' if a['passed'] else 'FAIL'}")
+    if report.get("gate_summary"):  # one table per run, as `yolo benchmark` prints
+        print("\nsummary (p50: the slowest measured case)")
+        print(rep.table(report["gate_summary"], "summary"))
     if args.out:
         for path in rep.write_all(report, samples, args.out):
             print(f"wrote {path}")

@@ -45,15 +45,15 @@ class Artifact:
 
 
 def sidecar_figures(file: str, raw: dict[str, Any]) -> dict[str, Any]:
-    """What a model's description says it costs and scores, as report columns (absent ones are left out).
+    """What a model's description says it scores, as report columns (absent ones are left out), and its `macs`.
 
-    The model cards quote the same fields: `macs` (per inference), the file's own PrivateTest accuracy under
-    `metrics[<file>]`, and the real-photo figures under `metrics.face_photos`.
+    The model cards quote the same fields: the file's own PrivateTest accuracy under `metrics[<file>]`, and the
+    real-photo figures under `metrics.face_photos`. `macs` is kept only to be checked: the report's MACs are
+    counted from the graph (`macs_figures`).
     """
     out: dict[str, Any] = {}
-    macs = raw.get("macs")
-    if macs:
-        out["macs_m"] = round(macs / 1e6, 1)
+    if raw.get("macs"):
+        out["sidecar_macs"] = int(raw["macs"])
     metrics = raw.get("metrics") or {}
     if isinstance(metrics.get(file), dict) and "accuracy" in metrics[file]:
         out["privatetest_pct"] = round(100 * metrics[file]["accuracy"], 2)
@@ -61,6 +61,24 @@ def sidecar_figures(file: str, raw: dict[str, Any]) -> dict[str, Any]:
     for key, col in (("balanced_accuracy", "photos_balanced"), ("natural_mix_accuracy", "photos_natural")):
         if key in photos:
             out[col] = photos[key]
+    return out
+
+
+def macs_figures(path: Path, stated: int | None) -> dict[str, Any]:
+    """`macs_m` counted from the model's graph, never the sidecar's figure; a sidecar that says otherwise is flagged
+    (`macs_note`). A graph that cannot be counted here (no TFLite runtime, an .onnx file with no .tflite twin)
+    keeps the sidecar's figure, marked unverified."""
+    from edge.macs import graph_macs
+
+    counted = graph_macs(path)
+    if counted is None:
+        return {} if stated is None else {"macs_m": round(stated / 1e6, 1),
+                                          "macs_note": "sidecar's figure, not counted here (no .tflite graph readable)"}
+    out: dict[str, Any] = {"macs_m": round(counted / 1e6, 1)}
+    if stated is not None and stated != counted:
+        out["macs_note"] = f"sidecar says {stated:,} MACs, the graph has {counted:,}"
+        logger.warning("%s: %s; the report uses the graph's (fix it: edge-convert macs %s)", path.name,
+                       out["macs_note"], path)
     return out
 
 
@@ -105,9 +123,11 @@ def bench_models(paths: Sequence[str | Path], threads: Sequence[int] = (1,), bac
     missing = {name: backend_missing(name) for name in {b for bs in SUFFIXES.values() for b in bs}}
     for path in paths:
         art = Artifact.load(path)
+        figures = dict(art.figures)
+        stated = figures.pop("sidecar_macs", None)
         base = {"model": art.path.name, "name": art.name, "task": art.task, "precision": art.precision,
                 "format": art.path.suffix.lstrip("."), "size_kb": round(art.path.stat().st_size / 1024, 1),
-                "sha256": sha256(art.path), **dict(art.figures)}
+                "sha256": sha256(art.path), **figures, **macs_figures(art.path, stated)}
         chosen = backends_for(art.path, backends)
         if not chosen:
             logger.warning("%s: none of %s reads %s files; skipped", art.path.name, ", ".join(backends or []), art.path.suffix)

@@ -61,19 +61,6 @@ def stage_rows(timings: list[dict[str, float]], stages: tuple[str, ...]) -> tupl
     return rows, samples
 
 
-def loaded_models(pipeline) -> str:
-    """What the loop actually ran, read from its channels: each model file and backend, and the face detector."""
-    parts = []
-    for name, channel in pipeline.channels.items():
-        model = getattr(getattr(channel, "classifier", None), "model", None)
-        if model is not None:
-            parts.append(f"{name}: {model.path.name} ({model.backend.name})")
-        detector = getattr(channel, "detector", None)
-        if detector is not None:
-            parts.append(f"detector: {getattr(detector, 'name', type(detector).__name__)}")
-    return ", ".join(parts)
-
-
 def bench_pipeline(source: str, audio: str | None = None, duration: float | None = None, config: Path | None = None,
                    max_speed: bool = False) -> tuple[list[dict], dict[str, Any], dict[str, list[float]]]:
     """Run `edge-emotion run`'s loop until the source ends or `duration` s pass; rows, summary, samples."""
@@ -127,6 +114,6 @@ def bench_pipeline(source: str, audio: str | None = None, duration: float | None
         "load_s": round(load_s, 3),
         "first_result_s": round(pub.first_at - t0, 3) if pub.first_at else None,
         "dominant_stage": f"{dominant['stage']} ({dominant['share_pct']:.0f} % of stage time)" if dominant else None,
-        "models": loaded_models(pipeline),
+        "models": pipeline.loaded_models(),
     }
     return rows, summary, samples

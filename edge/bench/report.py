@@ -21,9 +21,13 @@ COLUMNS = {
                ("init ms", "init_ms", ".1f"), ("first ms", "first_ms", ".2f"), ("p50 ms", "p50_ms", ".4g"),
                ("p90 ms", "p90_ms", ".4g"), ("p99 ms", "p99_ms", ".4g"), ("mean ms", "mean_ms", ".4g"),
                ("std ms", "std_ms", ".4g"), ("runs/s", "throughput_ips", ".0f"), ("+MB", "rss_added_mb", ".1f"),
-               # from the model's sidecar, not measured here (edge-bench models --accuracy measures PrivateTest)
+               # MACs counted from the model's graph (edge/macs.py); the accuracies are the sidecar's, not measured
+               # here (edge-bench models --accuracy measures PrivateTest)
                ("M MACs", "macs_m", ".1f"), ("PrivateTest %", "privatetest_pct", ".2f"),
                ("photos bal.", "photos_balanced", ".3f"), ("photos nat.", "photos_natural", ".3f")],
+    # one row per model file, as `yolo benchmark` prints; p50 is the slowest measured case (what --max-p50-ms judges)
+    "summary": [("model", "model", "s"), ("format", "format", "s"), ("size MB", "size_mb", ".2f"),
+                ("accuracy", "accuracy", ".4f"), ("p50 ms", "p50_ms", ".4g"), ("status", "status", "s")],
     "pipeline": [("stage", "stage", "s"), ("n", "n", "d"), ("p50 ms", "p50_ms", ".2f"), ("p95 ms", "p95_ms", ".2f"),
                  ("p99 ms", "p99_ms", ".2f"), ("mean ms", "mean_ms", ".2f"), ("share %", "share_pct", ".1f")],
 }
@@ -93,6 +97,8 @@ def markdown(report: dict[str, Any]) -> str:
     errors = [r for r in report["results"] if r.get("error")]
     if errors:
         parts += ["Not run:", ""] + [f"- `{r['id']}`: {r['error']}" for r in errors] + [""]
+    if report.get("gate_summary"):
+        parts += ["## Summary per model", "", markdown_table(report["gate_summary"], "summary"), ""]
     if report.get("accuracy"):
         parts += ["## Accuracy gate", ""] + [
             f"- {a['model']} on {a['data']}: {a['accuracy']:.4f} ({a['n']} samples), floor {a['floor']}: "
@@ -178,9 +184,13 @@ def compare_text(old: dict[str, Any], new: dict[str, Any]) -> str:
     """Every figure in both reports with new/old; a ratio below 1 means the new figure is smaller."""
     if old["mode"] != new["mode"]:
         raise SystemExit(f"edge-bench: cannot compare a {old['mode']} report with a {new['mode']} report")
-    def figures(r: dict[str, Any]) -> list[dict[str, Any]]:
-        return r["results"] + ([{"id": "summary", **r["summary"]}] if r.get("summary") else [])
-    rows = ratios(figures(old), figures(new))
+    from .gates import role_matches
+
+    roles = role_matches(old["results"], new["results"])  # differently named models of the same role
+    def figures(r: dict[str, Any], ids: dict[str, str]) -> list[dict[str, Any]]:
+        return ([{**row, "id": ids.get(row["id"], row["id"])} for row in r["results"]] +
+                ([{"id": "summary", **r["summary"]}] if r.get("summary") else []))
+    rows = ratios(figures(old, {o: n for n, o in roles.items()}), figures(new, {}))  # shown under the new name
     if not rows:
         return "no result of the new run matches one in the old report (ids differ)"
     head = f"new / old   (old: {old['system'].get('cpu')} {old['started']}; new: {new['system'].get('cpu')} {new['started']})"
@@ -196,4 +206,7 @@ def compare_text(old: dict[str, Any], new: dict[str, Any]) -> str:
     medians = [abs(r["ratio"] - 1.0) for r in rows if r["figure"] == "p50_ms" and r["ratio"] is not None]
     if medians:
         lines.append(f"median (p50) agreement: largest |new/old - 1| = {100 * max(medians):.1f} % over {len(medians)} rows")
+    from .gates import flags
+
+    lines += [f"note: {f}" for f in flags(old, new)]
     return "\n".join(lines)

@@ -11,8 +11,8 @@ import numpy as np
 from ..classify import FaceClassifier, FaceResult
 from ..detect.base import Box
 from ..events import EventTracker
-from ..fuse import to_fused
-from ..paths import FACE_MODEL, FACE_MODELS, SAMPLE_VIDEO, model_path
+from ..fuse import relabel, to_fused
+from ..paths import SAMPLE_VIDEO, resolve_model
 from ..track import Observation, Tracker
 from .base import Channel, Part, model_options
 
@@ -41,7 +41,7 @@ class FaceChannel(Channel):
     def from_config(cls, cfg) -> "FaceChannel":
         m = cfg.models
         opts = model_options(m)
-        classifier = FaceClassifier(model_path(m.face, FACE_MODEL, FACE_MODELS, opts["backend"]), mirror=m.face_mirror,
+        classifier = FaceClassifier(resolve_model("face", m.face, opts["backend"]), mirror=m.face_mirror,
                                     prior=m.face_prior, **opts)
         return cls(classifier, cls._detector(cfg, opts["backend"]), cfg.detect, Tracker.from_config(cfg.track),
                    EventTracker.from_config(cfg.events, classifier.labels))
@@ -111,6 +111,8 @@ class FaceChannel(Channel):
         """The result fields of these faces; fusion takes `vector`, or else the largest face (listed first)."""
         if vector is None and faces:
             vector = to_fused(faces[0].probs, self.labels)
+        elif vector is not None:  # a mean over a video's frames (infer) is a plain array: label it again
+            vector = relabel(vector, self.labels)
         return Part({"faces": [f.to_dict(self.labels) for f in faces]}, vector, value=list(faces))
 
     # -- the per-frame work, shared by the live loop and `infer` ----------------------------

@@ -7,7 +7,7 @@ import threading
 import time
 
 from ..fuse import to_fused
-from ..paths import TEXT_MODEL, model_path
+from ..paths import resolve_model
 from ..text.classify import TextClassifier, TextInputError, TextResult
 from .base import Channel, Part, model_options
 
@@ -37,8 +37,9 @@ class TextChannel(Channel):
 
     @classmethod
     def from_config(cls, cfg) -> "TextChannel":
-        classifier = TextClassifier(model_path(cfg.models.text, TEXT_MODEL), max_chars=cfg.text.max_chars,
-                                    **model_options(cfg.models))
+        opts = model_options(cfg.models)
+        classifier = TextClassifier(resolve_model("text", cfg.models.text, opts["backend"]), max_chars=cfg.text.max_chars,
+                                    **opts)
         return cls(classifier, cfg.text, cfg.mqtt, cfg.fusion.text_max_age_s)
 
     @classmethod

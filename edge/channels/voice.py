@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..audio.voice import StreamUpdate, VoiceClassifier, VoiceResult, VoiceStream
 from ..fuse import to_fused
-from ..paths import SAMPLE_AUDIO, VOICE_MODEL, model_path
+from ..paths import SAMPLE_AUDIO, resolve_model
 from .base import Channel, Part, gate_options, model_options
 
 
@@ -37,7 +37,8 @@ class VoiceChannel(Channel):
 
     @classmethod
     def from_config(cls, cfg) -> "VoiceChannel":
-        classifier = VoiceClassifier(model_path(cfg.models.voice, VOICE_MODEL), **model_options(cfg.models),
+        opts = model_options(cfg.models)
+        classifier = VoiceClassifier(resolve_model("voice", cfg.models.voice, opts["backend"]), **opts,
                                      **gate_options(cfg.audio))
         return cls(classifier, cfg.audio, cfg.fusion.voice_max_age_s, cls.source(cfg), cfg.video)
 
