@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-import argparse
-import logging
-import math
 import os
 import signal
 import sys
-import threading
-import time
 
-from . import __version__
-from . import config as config_mod
-from .errors import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, EXIT_UNAVAILABLE, exit_code
-from .stoppable import exit_now_if_abandoned
+# Started as the program (`edge-emotion`, `python -m edge.cli`): until main() takes the signals over, Ctrl-C ends the
+# process the way an uncaught KeyboardInterrupt would (status -SIGINT) but without a traceback from inside an
+# import. Imported as a module (tests, other code), it changes nothing.
+_PROGRAM = __name__ == "__main__" or os.path.basename(sys.argv[0] if sys.argv else "") == "edge-emotion"
+if _PROGRAM:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+import argparse  # noqa: E402 - after the signal set-up above, on purpose
+import logging  # noqa: E402
+import math  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+
+from . import __version__  # noqa: E402
+from . import config as config_mod  # noqa: E402
+from .errors import EXIT_CONFIG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNAVAILABLE, exit_code  # noqa: E402
+from .stoppable import exit_now_if_abandoned  # noqa: E402
 
 logger = logging.getLogger("edge")
 
@@ -140,9 +148,6 @@ def startup_failure(e: BaseException, where: str = "edge-emotion") -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .notify import Notifier
-    from .pipeline import Pipeline
-
     stop, guard = threading.Event(), StopGuard()
 
     def on_signal(signum, _frame):
@@ -150,10 +155,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         stop.set()
         guard.arm()
 
+    # First of all, before the heavy imports below (numpy, OpenCV, the runtimes: up to a second on a Pi): a signal
+    # from here on only sets the stop event, never a KeyboardInterrupt traceback from inside an import.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
+    guard.phase = "importing"
+    from .notify import Notifier
+    from .pipeline import Pipeline
+
     cfg = load_config(args)
     _setup_logging(cfg.service.log_level)
+    if stop.is_set():  # stopped while importing: nothing was started
+        return EXIT_OK
     publisher = None
     try:
         guard.phase = "checking the configuration"
@@ -267,14 +280,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    if _PROGRAM and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # from here on Ctrl-C is handled below
+    command = (sys.argv[1:] if argv is None else argv)[:1]
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
         return args.func(args)
     except config_mod.ConfigError as e:
+        where = "" if e.source in ("config", "command line") else f"{e.source}: "
         for err in e.errors:
-            print(f"edge-emotion: config error: {err}", file=sys.stderr)
+            print(f"edge-emotion: config error: {where}{err}", file=sys.stderr)
         return EXIT_CONFIG
+    except KeyboardInterrupt:  # Ctrl-C in `infer`, `check-config` or before `run` took the signals over
+        print("edge-emotion: interrupted", file=sys.stderr)
+        return EXIT_OK if command == ["run"] else EXIT_INTERRUPTED  # `run` stopped by SIGINT: 0 in every phase
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
+import threading
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,9 +75,11 @@ class TextConfig:
     topic: str = opt("hermes/asr/textCaptured", "MQTT topic to subscribe to: JSON with a `text` field (Rhasspy/Hermes "
                                                 "textCaptured) or plain UTF-8 text")
     qos: int = opt(1, "QoS of the text subscription", min=0, max=2)
-    max_chars: int = opt(2000, "longer texts are cut to this many characters (the result says truncated)", min=1,
+    max_chars: int = opt(2000, "longer texts are cut to this many characters (the result says truncated); a line or "
+                               "payload is first cut to max(64 kB, 12 bytes a character) as it arrives", min=1,
                          max=100000)
-    queue_size: int = opt(100, "texts waiting to be classified; when full the oldest are dropped and counted", min=1,
+    queue_size: int = opt(100, "texts waiting to be classified (and at most 8 MB of them); when full the oldest are "
+                               "dropped, counted and logged", min=1,
                           max=100000)
 
 
@@ -243,6 +246,7 @@ class ConfigError(ValueError):
 
     def __init__(self, errors: list[str], source: str = "config") -> None:
         self.errors = errors
+        self.source = source  # the file (or "command line", "config") the errors are about
         super().__init__(f"{source}: " + "; ".join(errors))
 
 
@@ -319,12 +323,48 @@ def load(path: str | Path | None) -> Config:
         return Config()
     p = Path(path)
     try:
-        data = tomllib.loads(p.read_text())
+        data = tomllib.loads(_read(p).decode("utf-8"))  # TOML is UTF-8 whatever the locale says
     except FileNotFoundError:
         raise ConfigError([f"file not found (create it from systemd/edge-emotion.toml)"], str(p)) from None
+    except IsADirectoryError:
+        raise ConfigError(["is a folder, not a file (give the TOML file itself)"], str(p)) from None
+    except PermissionError:
+        raise ConfigError(["cannot read it (permission denied): let the user edge-emotion runs as read it, e.g. "
+                           f"chmod 644 {p}"], str(p)) from None
+    except OSError as e:
+        raise ConfigError([f"cannot read it ({e.strerror or e})"], str(p)) from None
+    except UnicodeDecodeError as e:
+        raise ConfigError([f"not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}); TOML files are "
+                           f"UTF-8: convert it, e.g. iconv -f latin1 -t utf-8"], str(p)) from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError([f"not valid TOML: {e}"], str(p)) from None
     return from_dict(data, str(p))
+
+
+PIPE_READ_TIMEOUT_S = 5.0  # a config from a pipe (`--config <(...)`) comes at once; a FIFO nobody writes never does
+
+
+def _read(p: Path) -> bytes:
+    """A config file's bytes; one that is not a regular file (process substitution, a FIFO) within a time limit."""
+    if not p.exists() or p.is_file() or p.is_dir():
+        return p.read_bytes()
+    box: dict = {}
+
+    def read() -> None:
+        try:
+            box["data"] = p.read_bytes()
+        except BaseException as e:  # noqa: BLE001 - handed to the caller
+            box["error"] = e
+
+    t = threading.Thread(target=read, name="read config", daemon=True)  # a FIFO's open blocks until a writer comes
+    t.start()
+    t.join(PIPE_READ_TIMEOUT_S)
+    if "error" in box:
+        raise box["error"]
+    if "data" not in box:
+        raise ConfigError([f"not a regular file, and nothing came from it within {PIPE_READ_TIMEOUT_S:g} s (a FIFO "
+                           "without a writer?); give the TOML file itself"], str(p))
+    return box["data"]
 
 
 def override(cfg: Config, dotted: dict[str, Any]) -> Config:

@@ -11,6 +11,7 @@ EXIT_OK = 0  # stopped by a signal, or every file source ended
 EXIT_ERROR = 1  # unexpected failure inside the loop (logged with a traceback)
 EXIT_CONFIG = 2  # bad command line or configuration: a key, a file it names, a model that does not match its sidecar
 EXIT_UNAVAILABLE = 3  # a camera, microphone, package or output could not be opened
+EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT) outside `run`'s loop: the shell's 128 + 2
 
 
 def exit_code(error: BaseException) -> int:

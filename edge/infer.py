@@ -85,13 +85,18 @@ class Inferer:
             image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # its size was checked from the header (probe.sniff)
             if image is None:
                 raise ValueError(f"truncated or damaged {fmt} file (OpenCV could not decode it)")
+        extra: dict[str, Any] = {}
+        if fmt == "JPEG" and not probe.jpeg_complete(path):  # decodes anyway, its missing part grey: say so
+            extra["truncated"] = True
+            logger.warning("%s: truncated JPEG (its image data ends before the end marker); the missing part "
+                           "decodes grey and the result is flagged truncated", path)
         timing = {k: 0.0 for k in result_mod.STAGES}
         if self.crop:
             h, w = image.shape[:2]
             faces = self.face.classify([image], [(0, 0, w, h)], [1.0], timing)
         else:
             faces = self.face.faces(image, timing)
-        return self._build({"face": self.face.part(faces)}, timing, input=str(path))
+        return self._build({"face": self.face.part(faces)}, timing, input=str(path), **extra)
 
     def video(self, path: Path) -> dict[str, Any]:
         cap = cv2.VideoCapture(str(path))
@@ -106,6 +111,7 @@ class Inferer:
         fps = fps if 0.5 <= fps <= 1000 else 25.0  # a damaged header's 0 or 90000 fps would make the step absurd
         step = max(1, int(round(fps / self.sample_fps))) if self.sample_fps > 0 else 1
         timeline, vecs, best = [], [], None
+        size, changed = None, False  # the first frame's (height, width); whether a later frame differs
         timing = {k: 0.0 for k in result_mod.STAGES}
         index = 0
         try:
@@ -120,6 +126,12 @@ class Inferer:
                     ok, frame = cap.retrieve()
                     if not ok:
                         break
+                    if size is None:
+                        size = frame.shape[:2]
+                    elif frame.shape[:2] != size and not changed:  # boxes in its timeline entry follow the new size
+                        changed = True
+                        logger.warning("%s: frames change size at frame %d (%dx%d to %dx%d)", path, index,
+                                       size[1], size[0], frame.shape[1], frame.shape[0])
                     part = self.face.part(self.face.faces(frame, timing))
                     timeline.append({"frame": index, "pos_s": round(index / fps, 3), **part.fields})
                     if part.vector is not None:
@@ -143,8 +155,9 @@ class Inferer:
                 voice = VoiceChannel.absent(f"sound track {wav.name} unusable: {_short(e, wav)}")
         # The video's face part: the best-detected frame's faces, fused as the mean over all analysed frames.
         face = self.face.part(best[0] if best else [], np.mean(vecs, axis=0) if vecs else None)
+        extra = {"resolution_changed": True} if changed else {}
         return self._build({"face": face, "voice": voice}, timing, best[1] if best else None,
-                           input=str(path), frames=index, analysed_frames=len(timeline), timeline=timeline)
+                           input=str(path), frames=index, analysed_frames=len(timeline), timeline=timeline, **extra)
 
     @staticmethod
     def _check_wav(path: Path) -> None:
@@ -162,6 +175,23 @@ class Inferer:
     def sentence(self, text: str, input_name: str) -> dict[str, Any]:
         timing = {k: 0.0 for k in result_mod.STAGES}
         return self._build({"text": self.text.classify(text, timing)}, timing, input=input_name)
+
+    def argument(self, text: str) -> dict[str, Any]:
+        """A `--text` sentence from the command line; bytes that are not UTF-8 are reported as such, never echoed
+        as the surrogates Python keeps them in."""
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raw = os.fsencode(text)  # the bytes as given (the locale's encoding, surrogateescape)
+            try:
+                decode(raw)
+                reason = "not UTF-8 text"
+            except TextInputError as e:
+                reason = str(e)
+            timing = {k: 0.0 for k in result_mod.STAGES}
+            return self._build({"text": Part({"text": {"emotion": None, "reason": reason}})}, timing,
+                               input=raw.decode("utf-8", "replace"))
+        return self.sentence(text, text)
 
     def text_file(self, path: Path) -> list[dict[str, Any]]:
         """One result per non-empty line; a file that is not UTF-8 text is one error."""
@@ -192,6 +222,11 @@ def read_text(path: Path) -> str:
         return decode(path.read_bytes())
     except TextInputError as e:
         raise ValueError(str(e)) from None
+
+
+def _printable(name: str) -> str:
+    """A file name or argument as valid UTF-8 for the JSON line (bytes that are not UTF-8 become U+FFFD)."""
+    return os.fsencode(name).decode("utf-8", "replace")
 
 
 def _short(e: BaseException, path: Path) -> str:
@@ -234,13 +269,13 @@ def infer_paths(cfg: Config, paths: list[str], crop: bool = False, sample_fps: f
         try:
             if isinstance(kind, Exception):
                 raise kind
-            lines = inferer.one(f, kind) if kind is not None else [inferer.sentence(f, f)]
+            lines = inferer.one(f, kind) if kind is not None else [inferer.argument(f)]
         except Exception as e:  # noqa: BLE001 - one input's failure, whatever it is, never ends the batch
             failed += 1
             reason = _short(e, f) if isinstance(e, (OSError, ValueError)) else f"{type(e).__name__}: {e}"
             if isinstance(e, MemoryError):
                 reason = "out of memory while processing it"
-            lines = [result_mod.error(str(f), reason)]
+            lines = [result_mod.error(_printable(str(f)), reason)]
             logger.warning("%s: %s", f, reason)
         results += len(lines)
         try:

@@ -68,6 +68,8 @@ class Pipeline:
         self.fresh = False  # a channel got a new reading in this step (loops without video publish only then)
         self.started = time.monotonic()
         self.publish_ms = 0.0  # how long the previous result took to publish (reported with the next one)
+        self.frame_size: tuple[int, int] | None = None  # (width, height) of the latest frame
+        self.resolution_changes = 0
         self.times = StageTimes()
 
     # -- start-up -------------------------------------------------------------------------
@@ -121,11 +123,25 @@ class Pipeline:
         extra = {"dropped_frames": self.video.dropped} if self.video else {}
         if frame is not None:
             extra["pos_s"] = round(frame.pos_s, 3)
+            extra.update(self._check_size(frame))
         res = result_mod.build(frame.index if frame is not None else None, list(parts.values()), fused, timing,
                                ts=frame.ts if frame is not None else None, **extra)
         if self.video is not None:
             res["fused"]["track_id"] = subject
         return res
+
+    def _check_size(self, frame) -> dict[str, Any]:
+        """A source whose frames change size (a camera reopened in another mode, a stream re-negotiated): the
+        boxes follow the new size; the result that first has it says so, and the log once per change."""
+        size = (int(frame.image.shape[1]), int(frame.image.shape[0]))
+        old, self.frame_size = self.frame_size, size
+        if old is None or old == size:
+            return {}
+        self.resolution_changes += 1
+        self.fuser.reset()  # the picture changed under the estimate: start it afresh
+        logger.warning("video: frames changed size from %dx%d to %dx%d at frame %d; boxes are in the new size "
+                       "(resolution_changed in that result)", *old, *size, frame.index)
+        return {"resolution_changed": True, "frame_size": list(size)}
 
     # -- the loop -------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> int:
@@ -226,16 +242,29 @@ class Pipeline:
 
         self.live = LiveState(self.cfg.http.timeline_s)
         self.live.collectors.append(publisher_collector(self.publisher))
+        self.live.collectors.append(self._collect_counters)
         try:
             self.server = LiveServer(self.cfg.http, self.live, stop, token=self.page_token).start()
         except OSError as e:
             logger.error("%s; running on without the live page", e)
             self.live = self.server = None
 
+    def _collect_counters(self, e) -> None:
+        """The channels' counters on /metrics (texts received, cut, dropped, without emotion; tracks; ...)."""
+        counts: dict[str, int] = {"resolution_changes": self.resolution_changes}
+        for ch in list(self.channels.values()):
+            try:
+                counts.update(ch.stats())
+            except Exception:  # noqa: BLE001 - a channel's figures must never break /metrics
+                continue
+        e.family("channel_events_total", "counter", "Channel counters by kind (texts, texts_cut, texts_dropped, "
+                 "texts_without_emotion, tracks, audio_windows, resolution_changes).",
+                 [({"kind": k}, v) for k, v in counts.items() if isinstance(v, (int, float))])
+
     def stats(self) -> dict[str, Any]:
         up = time.monotonic() - self.started
         s = {"uptime_s": round(up, 1), "processed": self.processed, "fps": round(self.processed / up, 2) if up else 0.0,
-             "dropped_frames": self.video.dropped if self.video else 0}
+             "dropped_frames": self.video.dropped if self.video else 0, "resolution_changes": self.resolution_changes}
         s.update(self.counters)
         for ch in self.channels.values():
             s.update(ch.stats())

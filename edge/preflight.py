@@ -35,6 +35,7 @@ def check(cfg: Config) -> None:
         errors += _video(video)
     if audio is not None:
         errors += _audio(audio)
+    errors += _rules(cfg, specs)
     errors += _models(cfg, face=video is not None, voice=audio is not None, text=text is not None)
     if cfg.output.publisher == "mqtt" or text == "mqtt":  # texts from MQTT use the [mqtt] broker settings too
         errors += mqtt_settings.check(cfg.mqtt)
@@ -47,6 +48,22 @@ def check(cfg: Config) -> None:
             errors += e.errors
     if errors:
         raise ConfigError(errors)
+
+
+def _rules(cfg: Config, specs: dict) -> list[str]:
+    """Values each fine on its own that together leave a channel or the fused estimate with nothing, ever."""
+    errors = []
+    on = [name for name, spec in specs.items() if spec is not None]
+    weights = {f"fusion.{name}_weight": getattr(cfg.fusion, f"{name}_weight", None) for name in on}
+    if weights and all(w == 0 for w in weights.values()):  # the fused estimate would be null in every result
+        errors.append(f"{' and '.join(f'{k} = {w:g}' for k, w in weights.items())}: every channel that is on has "
+                      "weight 0, so `fused.emotion` is always null; give at least one a weight above 0")
+    a = cfg.audio
+    if specs.get("voice") is not None and a.min_speech_s > a.max_utterance_s:  # no utterance is ever long enough
+        errors.append(f"audio.min_speech_s = {a.min_speech_s:g} is more than audio.max_utterance_s = "
+                      f"{a.max_utterance_s:g}: an utterance is cut before it is long enough, so no voice result "
+                      "ever comes; lower min_speech_s or raise max_utterance_s")
+    return errors
 
 
 def check_models(cfg: Config, face: bool = True, voice: bool = True, text: bool = False) -> None:

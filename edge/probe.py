@@ -183,6 +183,33 @@ def _jpeg(f: BinaryIO, size: int) -> tuple[int, int]:
     raise ProbeError("truncated or damaged JPEG (no frame header)")
 
 
+# A marker in a JPEG's entropy-coded data: 0xFF (and fill bytes) followed by anything but a stuffed 0x00 or a restart.
+_JPEG_MARKER = re.compile(rb"\xff+([^\x00\xd0-\xd7\xff])")
+
+
+def jpeg_complete(path: str | Path) -> bool:
+    """Whether a JPEG's image data runs to its end marker (EOI); a file cut short decodes with a grey lower part."""
+    data = Path(path).read_bytes()  # its size was checked from the header: at most a few tens of MB
+    pos = 2
+    while True:
+        m = _JPEG_MARKER.match(data, pos)
+        if m is None:
+            return False  # no marker where one belongs: the file ends (or is damaged) between segments
+        marker, pos = m.group(1)[0], m.end()
+        if marker == 0xD9:  # EOI
+            return True
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
+            continue
+        if pos + 2 > len(data):
+            return False
+        pos += struct.unpack(">H", data[pos:pos + 2])[0]
+        if marker == 0xDA:  # a scan: its data runs to the next marker (EOI, or a progressive JPEG's next table)
+            m = _JPEG_MARKER.search(data, pos)
+            if m is None:
+                return False
+            pos = m.start()
+
+
 def _bmp(f: BinaryIO, size: int) -> tuple[int, int]:
     b = _read_at(f, 14, 12)
     if struct.unpack("<I", b[:4])[0] == 12:  # OS/2 BITMAPCOREHEADER: 16-bit sizes

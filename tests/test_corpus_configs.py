@@ -123,6 +123,13 @@ CASES = [
     ("mqtt-device-id-slash", V + MQTT + 'device_id = "a/b"\n', 2, "mqtt.device_id = 'a/b': must be non-empty"),
     ("mqtt-prefix-wildcard", V + MQTT + 'prefix = "home/#"\n', 2, "mqtt.prefix = 'home/#'"),
     ("mqtt-empty-host", V + MQTT + 'host = " "\n', 2, "mqtt.host is empty"),
+    # values each fine alone that together leave nothing, ever (the issue: accepted, then silently no result)
+    ("fusion-weights-all-zero", "[fusion]\nface_weight = 0\nvoice_weight = 0\ntext_weight = 0\n", 2,
+     "every channel that is on has weight 0"),
+    ("fusion-weight-zero-of-the-only-channel", V + "[fusion]\nvoice_weight = 0\n", 2,
+     "fusion.voice_weight = 0: every channel that is on has weight 0"),
+    ("min-speech-above-max-utterance", V + "[audio]\nmin_speech_s = 12\nmax_utterance_s = 8\n", 2,
+     "audio.min_speech_s = 12 is more than audio.max_utterance_s = 8"),
     # what this machine lacks: exit 3, which the service retries
     ("detector-package-missing", A + '[video]\nsource = "{video}"\n[detect]\ndetector = "mediapipe"\n', 3,
      "needs the package mediapipe"),
@@ -132,6 +139,7 @@ CASES = [
     ("camera-index-as-integer", A + "[video]\nsource = 5\n", 0, "OK (video '5'"),
     ("video-fifo-is-a-stream", A + '[video]\nsource = "{fifo}"\n', 0, "OK"),
     ("example-service-config", (ROOT / "systemd" / "edge-emotion.toml").read_text(), 0, "OK"),
+    ("fusion-weight-zero-of-one-channel-of-two", "[fusion]\nvoice_weight = 0\n", 0, "OK"),
 ]
 
 
@@ -181,7 +189,8 @@ def test_config(case, toml, code, phrase, files, tmp_path, capsys, corpus):
 
 
 # One of each kind: a value, a file the config names, a model checked by loading it, a missing package (exit 3).
-RUN_AGREES = ["face-weight-inf", "audio-missing-wav", "model-sidecar-of-another-model", "detector-package-missing"]
+RUN_AGREES = ["face-weight-inf", "audio-missing-wav", "model-sidecar-of-another-model", "detector-package-missing",
+              "fusion-weights-all-zero"]
 
 
 @pytest.mark.skipif(not cf.SPEECH.is_file(), reason="shared datasets missing")
@@ -196,3 +205,69 @@ def test_run_refuses_what_check_config_refuses_with_the_same_status(files, tmp_p
                            text=True, cwd=ROOT, timeout=120)
         assert p.returncode == code, (name, p.stderr)
         assert phrase in p.stderr and "Traceback" not in p.stderr, (name, p.stderr)
+
+
+# --- config files `run` cannot read (the service user's view) ----------------------------------------------------
+# The issue: `run --config FILE` on an unreadable file, a folder or a file that is not UTF-8 gave a traceback and
+# exit 1, which systemd restarts forever; check-config reported them cleanly. Both now give one line and exit 2.
+
+def _drop_root_file_access() -> None:
+    """In the child: without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH even root meets mode 000 as the service
+    user does (dropped from the bounding set, so the exec'd interpreter never gets them back)."""
+    import ctypes
+    import os
+
+    if os.geteuid() == 0:
+        libc = ctypes.CDLL(None, use_errno=True)
+        for cap in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+            libc.prctl(24, cap, 0, 0, 0)  # PR_CAPBSET_DROP
+
+
+def _config_file(kind: str, d):
+    if kind == "unreadable":
+        p = d / "unreadable.toml"
+        p.write_text('[video]\nsource = "none"\n')
+        p.chmod(0)
+    elif kind == "folder":
+        p = d / "folder.toml"
+        p.mkdir()
+    elif kind == "latin-1":
+        p = d / "latin1.toml"
+        p.write_bytes('# caf\u00e9 in the kitchen\n[video]\nsource = "none"\n'.encode("latin-1"))
+    elif kind == "utf-16":
+        p = d / "utf16.toml"
+        p.write_bytes('[video]\nsource = "none"\n'.encode("utf-16"))  # what Notepad's "Unicode" writes
+    elif kind == "fifo-without-writer":
+        p = cf.fifo(d / "pipe.toml")
+    return p
+
+
+CONFIG_FILES = [  # (kind, phrase of the one line)
+    ("unreadable", "cannot read it (permission denied)"),
+    ("folder", "is a folder, not a file"),
+    ("latin-1", "not UTF-8 text (byte 0xe9"),
+    ("utf-16", "not UTF-8 text (byte 0xff at offset 0)"),
+    ("fifo-without-writer", "nothing came from it within 5 s"),
+]
+
+
+@pytest.mark.parametrize("command", ["run", "check-config"])
+@pytest.mark.parametrize("kind,phrase", CONFIG_FILES, ids=[c[0] for c in CONFIG_FILES])
+def test_a_config_file_that_cannot_be_read_is_one_line_and_exit_2(kind, phrase, command, tmp_path, corpus):
+    path = _config_file(kind, tmp_path)
+    args = ["run", "--config", str(path)] if command == "run" else ["check-config", str(path)]
+    try:
+        p = subprocess.run([sys.executable, "-m", "edge.cli", *args], capture_output=True, text=True, cwd=ROOT,
+                           timeout=CASE_TIMEOUT_S, preexec_fn=_drop_root_file_access)
+        code, err = p.returncode, p.stderr
+    except subprocess.TimeoutExpired as e:
+        code, err = None, str(e.stderr)
+    if code is None:
+        outcome = "hang"
+    elif code not in (0, 2, 3) or "Traceback" in err:
+        outcome = "crash"
+    else:
+        outcome = "handled" if code == 0 else "clean error"
+    corpus(outcome, "configs", f"config-file:{kind}:{command}")
+    lines = [line for line in err.splitlines() if not line.startswith("INFO")]
+    assert code == 2 and phrase in err and len(lines) == 1 and str(path) in lines[0], (code, err)

@@ -86,6 +86,37 @@ def _speech_named_jpg(d):
     return cf.write(d / "speech.jpg", cf.riff(cf.fmt_chunk(), cf.data_chunk(cf.pcm16(cf.speech(16000)))))
 
 
+def _photo_bytes() -> bytes:
+    return sorted(cf.PHOTOS.glob("*"))[0].read_bytes()
+
+
+def _progressive(d, name, keep: float = 1.0):
+    img = cv2.imdecode(np.frombuffer(_photo_bytes(), np.uint8), cv2.IMREAD_COLOR)
+    data = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_PROGRESSIVE, 1])[1].tobytes()
+    return cf.write(d / name, data[:int(len(data) * keep)])
+
+
+def _float_wav(name, x, bits=32):
+    def build(d):
+        x2 = np.asarray(x, f"<f{bits // 8}")
+        return cf.write(d / name, cf.riff(cf.fmt_chunk(fmt=3, bits=bits), cf.data_chunk(x2.tobytes())))
+    return build
+
+
+def _speech_with_inf(n=5):
+    x = cf.speech(16000).astype(np.float32)
+    x[:: len(x) // n] = np.inf
+    return x
+
+
+def truncated(line):
+    return line.get("truncated") is True
+
+
+def complete(line):
+    return "error" not in line and "truncated" not in line
+
+
 def _mkdir(d):
     (d / "empty_folder").mkdir()
     return d / "empty_folder"
@@ -195,6 +226,20 @@ CASES = [
     ("wav-30-s-of-speech", _wav("speech30.wav", 16000, cf.speech(16000, seconds=30.0)), "handled", voiced),
     ("wav-named-jpg", _speech_named_jpg, "handled", voiced),
     ("speech", lambda d: cf.write(d / "speech.wav", cf.SPEECH.read_bytes()), "handled", voiced),
+    # the re-audit: images cut short (decoded with a grey part: flagged), float samples that are no audio
+    ("jpeg-cut-in-image-data", lambda d: cf.write(d / "cut.jpg", _photo_bytes()[:len(_photo_bytes()) * 2 // 5]),
+     "handled", truncated),
+    ("jpeg-progressive-cut", lambda d: _progressive(d, "pcut.jpg", 0.6), "handled", truncated),
+    ("jpeg-progressive-complete", lambda d: _progressive(d, "p.jpg"), "handled", complete),
+    ("jpeg-bytes-after-end-marker", lambda d: cf.write(d / "tail.jpg", _photo_bytes() + b"\0" * 300), "handled",
+     complete),
+    ("wav-float-all-nan", _float_wav("nan.wav", np.full(16000, np.nan)), "handled", audio_reason("invalid_audio")),
+    ("wav-float-1e30", _float_wav("huge.wav", RNG.standard_normal(16000) * 1e30), "handled",
+     audio_reason("invalid_audio")),
+    ("wav-float-speech-with-inf", _float_wav("inf.wav", _speech_with_inf()), "handled", audio_reason("invalid_audio")),
+    ("wav-float64-nan", _float_wav("nan64.wav", np.full(16000, np.nan), bits=64), "handled",
+     audio_reason("invalid_audio")),
+    ("wav-float-12-db-over-full-scale", _float_wav("loud.wav", cf.speech(16000) * 4.0), "handled", voiced),
 ]
 
 
@@ -269,8 +314,8 @@ def test_infer_peak_rss_stays_under_400_mb_and_nothing_hangs(inputs, tmp_path):
     print(f"infer over {len(inputs)} corpus inputs: exit {code}, peak RSS {peak_kb / 1024:.0f} MB")
     assert code == 0 and "Traceback" not in p.stderr, p.stderr[-3000:]
     assert peak_kb / 1024 <= PEAK_RSS_MB
-    # one clean log line per refused input
-    refused = sum(1 for c in CASES if c[2] == "clean error")
+    # one clean log line per refused input, and one per image flagged truncated
+    refused = sum(1 for c in CASES if c[2] == "clean error" or c[3] is truncated)
     assert sum(1 for line in p.stderr.splitlines() if line.startswith("WARNING edge.infer:")) == refused
 
 
@@ -284,3 +329,18 @@ def test_a_reader_that_goes_away_ends_infer_quietly():
         assert json.loads(reader.readline())["input"] == str(cf.SPEECH)
     assert p.wait(60) == 0
     assert "Traceback" not in p.stderr.read()
+
+
+@pytest.mark.parametrize("case,arg", [("latin-1", b"caf\xe9 au lait"), ("lone-continuation-byte", b"I am \x80 happy"),
+                                      ("cut-emoji", "I am happy \U0001F600".encode()[:-1])],
+                         ids=["latin-1", "lone-continuation-byte", "cut-emoji"])
+def test_text_that_is_not_utf8_on_the_command_line_is_named_and_never_echoed_as_surrogates(case, arg, corpus):
+    """The issue: reported as "control characters", its bytes echoed as surrogates (invalid Unicode in the JSON)."""
+    p = subprocess.run([sys.executable, "-m", "edge.cli", "infer", "--text", arg, "--text", "I am happy"],
+                       capture_output=True, cwd=cf.ROOT, timeout=120)
+    lines = [json.loads(line) for line in p.stdout.decode().splitlines()]
+    ok = p.returncode == 0 and len(lines) == 2 and "Traceback" not in p.stderr.decode()
+    ok = ok and "not UTF-8" in lines[0]["text"]["reason"] and "\\ud" not in p.stdout.decode()
+    ok = ok and "\ufffd" in lines[0]["input"] and lines[1]["text"]["emotion"] == "happy"
+    corpus("handled" if ok else "crash", "inputs", f"input:text-argument-{case}")
+    assert ok, (p.stdout, p.stderr[-2000:])

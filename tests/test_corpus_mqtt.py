@@ -166,3 +166,93 @@ def test_wrong_credentials_are_reported_once_and_the_loop_runs_on(tmp_path, corp
     text = "".join(lines) + err
     result_ = corpus(cr.outcome(code, elapsed, err, ok=(0,)), "mqtt", "mqtt:wrong-password")
     assert result_ == "handled" and text.count("refused the connection") == 1, (code, elapsed, text)
+
+
+# --- brokers that half-answer, clients that say nothing, duplicate ids (the re-audit) -----------------------------
+
+@needs_broker
+def test_tls_against_a_plain_port_names_the_likely_cause(broker, caplog, corpus):
+    """The issue: "Connection reset by peer" and no hint that TLS is the likely cause."""
+    caplog.set_level(logging.INFO)
+    pub = publisher_class("mqtt")(MqttConfig(host="127.0.0.1", port=broker.port, device_id="tls", tls=True,
+                                             reconnect_min_s=0.2, reconnect_max_s=0.4))
+    try:
+        told = wait_for(lambda: "most likely a plain MQTT listener" in caplog.text, 15)
+        time.sleep(1.0)  # several more attempts: still one line
+    finally:
+        pub.close(0.5)
+    ok = told and caplog.text.count("most likely a plain MQTT listener") == 1
+    corpus("handled" if ok else "crash", "mqtt", "mqtt:tls-against-plain-port")
+    assert ok, caplog.text[-2000:]
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
+def test_a_broker_that_accepts_tcp_and_never_sends_connack_is_reported_within_seconds(tls, caplog, corpus):
+    """The issue: nothing until shutdown ("99 queued results were not sent")."""
+    caplog.set_level(logging.INFO)
+    server = cr.SilentServer()
+    pub = publisher_class("mqtt")(MqttConfig(host="127.0.0.1", port=server.port, device_id="silent", tls=tls))
+    try:
+        for i in range(5):
+            pub.publish(result(i))
+        # said after 5 s; over TLS the handshake itself times out first (paho's 5 s socket timeout)
+        phrase = "TLS handshake with 127.0.0.1:%d timed out" % server.port if tls else "has not answered CONNECT"
+        told = wait_for(lambda: phrase in caplog.text, 20)
+        t = time.monotonic()
+        pub.close(1.0)
+        elapsed = time.monotonic() - t
+    finally:
+        server.close()
+    ok = told and elapsed < cr.STOP_LIMIT_S and caplog.text.count(phrase) == 1
+    corpus("handled" if ok else ("hang" if elapsed >= cr.STOP_LIMIT_S else "crash"), "mqtt",
+           f"mqtt:no-connack-{'tls' if tls else 'plain'}")
+    assert ok, (elapsed, caplog.text[-2000:])
+
+
+@needs_broker
+@pytest.mark.parametrize("protocol", ["3.1.1", "5"])
+def test_two_devices_with_one_device_id_are_told_so(protocol, broker, caplog, corpus):
+    """The issue: a dozen unexplained "lost the connection" lines each and 52 online/offline flips."""
+    caplog.set_level(logging.INFO)
+    pubs = [publisher_class("mqtt")(MqttConfig(host="127.0.0.1", port=broker.port, device_id="kitchen",
+                                               protocol=protocol, reconnect_min_s=0.2, reconnect_max_s=0.4))
+            for _ in range(2)]
+    try:
+        told = wait_for(lambda: "same client id 'edge-emotion-kitchen'" in caplog.text, 30)
+        time.sleep(1.0)
+    finally:
+        for p in pubs:
+            p.close(0.5)
+    lines = [r.getMessage() for r in caplog.records if "same client id" in r.getMessage()]
+    lost = [r.getMessage() for r in caplog.records if "lost the connection" in r.getMessage()
+            and r.levelno >= logging.WARNING]
+    ok = told and len(lines) <= 2 and len(lost) <= 2 * (2 + 1)  # told once per client; a few plain losses first
+    corpus("handled" if ok else "crash", "mqtt", f"mqtt:duplicate-device-id-{protocol}")
+    assert ok, (lines, lost, caplog.text[-2000:])
+
+
+@needs_broker
+def test_run_with_tls_against_a_plain_port_runs_on_and_stops_in_time(broker, corpus):
+    cfg = broker.dir / "tls.toml"
+    cfg.write_text('[video]\nsource = "sample"\n[audio]\nsource = "sample"\n[output]\npublisher = "mqtt"\n'
+                   f'[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\ntls = true\n')
+    p = cr.spawn(["--config", str(cfg)])
+    lines = cr.wait_for_log(p, "most likely a plain MQTT listener")
+    cr.wait_for_log(p, "first result")
+    code, elapsed, err = cr.stop(p)
+    result_ = corpus(cr.outcome(code, elapsed, err, ok=(0,)), "mqtt", "mqtt:run-tls-against-plain-port")
+    assert result_ == "handled" and lines, (code, elapsed, err)
+
+
+@needs_broker
+def test_the_text_subscriber_names_tls_against_a_plain_port_too(broker, corpus):
+    """Texts from MQTT with the publisher on stdout: the subscriber's own connection gets the same hint."""
+    cfg = broker.dir / "text-tls.toml"
+    cfg.write_text('[video]\nsource = "none"\n[audio]\nsource = "none"\n[text]\nsource = "mqtt"\n'
+                   f'[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\ntls = true\n')
+    p = cr.spawn(["--config", str(cfg)])
+    lines = cr.wait_for_log(p, "most likely a plain MQTT listener")
+    code, elapsed, err = cr.stop(p)
+    text = "".join(lines) + err
+    result_ = corpus(cr.outcome(code, elapsed, err, ok=(0,)), "mqtt", "mqtt:text-subscriber-tls-against-plain-port")
+    assert result_ == "handled" and text.count("most likely a plain MQTT listener") == 1, (code, elapsed, text)

@@ -5,6 +5,8 @@ cannot be decoded, and the kiosk and file modes (a sound track that loops with i
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
 import threading
 import time
 
@@ -211,3 +213,83 @@ def test_an_audio_file_loops_by_itself_in_a_kiosk_without_video(tmp_path, corpus
     voiced = [r for r in rec.results if r["audio"] is not None]
     result = corpus("handled" if stopped and len(voiced) >= 2 else "crash", "sources", "source:audio-only-loop")
     assert result == "handled", rec.results
+
+
+# --- streams that change shape (the re-audit) ----------------------------------------------------------------
+
+def test_a_looping_video_replaced_by_one_of_another_size_is_flagged_resolution_changed(tmp_path, caplog, corpus):
+    """A kiosk clip swapped on disk for one in another resolution: the next pass's frames are in the new size, and
+    the first result with it says so (the issue: boxes silently in the old size's coordinates)."""
+    video = cf.tiny_video(tmp_path / "clip.avi", frames=10, size=(64, 48))
+    bigger = cf.tiny_video(tmp_path / "bigger.avi", frames=10, size=(160, 90))
+    cfg = config.from_dict({"video": {"source": str(video), "loop": True, "realtime": False},
+                            "audio": {"source": "none"}})
+    caplog.set_level(logging.INFO)
+    rec = Recorder()
+    swapped = []
+
+    def until(results):
+        if len(results) >= 3 and not swapped:
+            os.replace(bigger, video)  # read whole at the next loop's reopen
+            swapped.append(True)
+        return any(r.get("resolution_changed") for r in results)
+
+    stopped = run_pipeline(cfg, rec, until)
+    changed = [r for r in rec.results if r.get("resolution_changed")]
+    ok = stopped and len(changed) == 1 and changed[0]["frame_size"] == [160, 90]
+    ok = ok and sum("frames changed size from 64x48 to 160x90" in r.getMessage() for r in caplog.records) == 1
+    result = corpus("handled" if ok else ("hang" if not stopped else "crash"), "sources", "source:resolution-changed")
+    assert result == "handled", (len(rec.results), changed, caplog.text[-2000:])
+
+
+@needs_data
+@pytest.mark.parametrize("case,samples", [("nan", np.nan), ("1e30", 1e30)], ids=["nan", "1e30"])
+def test_run_streams_a_float_wav_with_invalid_samples_as_silence_said_once(case, samples, tmp_path, corpus):
+    """`run --audio FILE`: invalid chunks are read as silence (a NaN would otherwise poison the noise floor for good)
+    and the speech after them is still heard."""
+    rate = 16000
+    x = np.concatenate([np.full(rate, samples, np.float32), cf.speech(rate).astype(np.float32),
+                        np.zeros(rate, np.float32)])
+    wav = cf.write(tmp_path / "bad.wav", cf.riff(cf.fmt_chunk(fmt=3, bits=32), cf.data_chunk(x.astype("<f4").tobytes())))
+    p = cr.spawn(["--no-video", "--audio", str(wav)], stdout=subprocess.PIPE)
+    try:
+        out, err = p.communicate(timeout=120)
+        code = p.returncode
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        code = None
+    voiced = [line for line in out.splitlines() if '"emotion"' in line and '"audio":{' in line]
+    outcome = cr.outcome(code, 0.0, err, ok=(0,))
+    ok = outcome == "handled" and err.count("invalid_audio") == 1 and len(voiced) >= 1
+    corpus(outcome if ok or outcome != "handled" else "crash", "sources", f"source:float-wav-{case}-streamed")
+    assert ok, (code, out[-2000:], err[-2000:])
+
+
+@pytest.mark.parametrize("share", [0.3, 1.0], ids=["part-of-a-video", "a-whole-video"])
+def test_sigterm_with_a_video_fifo_whose_writer_stays_attached(share, tmp_path, corpus):
+    """A thread blocked reading a pipe whose writer neither writes nor closes: the stop still ends in time."""
+    data = cf.tiny_video(tmp_path / "clip.avi", frames=30, size=(64, 48)).read_bytes()
+    pipe = cr.fifo(tmp_path / "video.fifo")
+    p = cr.spawn(["--video", str(pipe), "--no-audio"])
+    fd = None
+    try:
+        cr.wait_for_log(p, "models loaded")
+        deadline = time.monotonic() + 30
+        while fd is None and time.monotonic() < deadline:  # the write end opens once the process opened its end
+            try:
+                fd = os.open(pipe, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                time.sleep(0.05)
+        assert fd is not None, "the process never opened the FIFO"
+        try:
+            os.write(fd, data[:int(len(data) * share)])  # a few kB: fits the pipe's buffer
+        except BlockingIOError:
+            pass
+        time.sleep(1.5)  # the reader has what there is and waits for more
+        code, elapsed, err = cr.stop(p)
+    finally:
+        if fd is not None:
+            os.close(fd)
+    result = corpus(cr.outcome(code, elapsed, err, ok=(0,)), "sources", f"source:fifo-writer-attached-{share:g}")
+    assert result == "handled" and "Fatal Python error" not in err, (code, elapsed, err[-2000:])

@@ -17,7 +17,7 @@ from .gate import (BLOCK_S, FLOOR_DB, GateSettings, LevelMeter, NoiseFloor, bloc
                    segment_floor)
 from .normalise import RunningNorm
 from .resample import resample
-from .wav import read_wav, to_mono
+from .wav import invalid_samples, read_wav, to_mono
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ class VoiceResult(LabelledProbs):
     """One utterance's voice emotion, or probs None and the reason no emotion was given."""
 
     probs: np.ndarray | None
-    reason: str | None  # "silence", "too quiet", "too short" when probs is None
+    reason: str | None  # "silence", "too quiet", "too short", "invalid_audio: ..." when probs is None
     labels: tuple[str, ...]
     start_s: float = 0.0  # position in the stream
     duration_s: float = 0.0
@@ -90,6 +90,9 @@ class VoiceClassifier:
         """A segment of mono samples at any rate -> its VoiceResult (probs None with a reason for non-speech)."""
         t0 = time.perf_counter()
         x = np.asarray(x, np.float32)
+        bad = invalid_samples(x)
+        if bad is not None:  # NaN would read as silence and ±1e30 as a 600 dB voice: neither is an answer
+            return VoiceResult(None, bad, labels=self.labels, start_s=start_s, duration_s=len(x) / rate)
         levels = block_levels(x, rate)
         g = decide(levels, segment_floor(levels), self.gate)
         base = dict(labels=self.labels, start_s=start_s, duration_s=len(x) / rate, level_db=g.peak_db,

@@ -8,12 +8,15 @@ against the file's size), so a damaged or hostile header costs a few bytes, neve
 from __future__ import annotations
 
 import io
+import logging
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+
+logger = logging.getLogger(__name__)
 
 _PCM, _FLOAT, _EXTENSIBLE = 1, 3, 0xFFFE
 # Sanity limits for headers. Below 4 kHz speech is unintelligible (telephone audio is 8 kHz) and a 1 Hz header
@@ -22,6 +25,25 @@ _PCM, _FLOAT, _EXTENSIBLE = 1, 3, 0xFFFE
 MIN_RATE, MAX_RATE, MAX_CHANNELS = 4000, 384000, 32
 _MAX_FMT_BYTES = 1 << 16  # a 'fmt ' chunk is 16-40 bytes; anything this large is damage, not a format
 _FORMATS = {(_PCM, 8), (_PCM, 16), (_PCM, 24), (_PCM, 32), (_FLOAT, 32), (_FLOAT, 64)}
+
+
+# Float WAVs may go over full scale (±1), but not by this much: 1000 is 60 dB over it, beyond any real recording's
+# headroom; samples past it (a header that calls integers floats, garbage, ±1e30) are no audio at all.
+MAX_FLOAT_SAMPLE = 1000.0
+INVALID_AUDIO = "invalid_audio"  # the reason given for such samples (audio_reason), and the word the log uses
+
+
+def invalid_samples(x: np.ndarray) -> str | None:
+    """Why float samples are not audio (NaN, infinite, or far beyond full scale), or None when they are."""
+    finite = np.isfinite(x)
+    if not finite.all():
+        return (f"{INVALID_AUDIO}: {int(x.size - np.count_nonzero(finite))} of {x.size} samples are NaN or "
+                "infinite (a damaged float WAV)")
+    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    if peak > MAX_FLOAT_SAMPLE:
+        return (f"{INVALID_AUDIO}: samples up to {peak:.3g}, far beyond full scale (1.0; more than {MAX_FLOAT_SAMPLE:g} "
+                "is not audio): a damaged float WAV, or integer samples labelled float")
+    return None
 
 
 class WavError(ValueError):
@@ -165,6 +187,7 @@ class WavReader:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self.invalid = 0  # chunks that held invalid samples (read as silence)
         self._f = _open(path)
         try:
             size = _size(self._f)
@@ -190,6 +213,13 @@ class WavReader:
             return None
         x = _decode(raw, self.info)
         self._left -= len(x)
+        if self.info.fmt == _FLOAT:
+            why = invalid_samples(x)
+            if why is not None:  # streamed on: such samples are silence, said once per file
+                if not self.invalid:
+                    logger.warning("%s: %s; read as silence", self.path, why)
+                self.invalid += 1
+                x = np.where(np.isfinite(x) & (np.abs(x) <= MAX_FLOAT_SAMPLE), x, 0.0).astype(np.float32)
         return x
 
     def close(self) -> None:

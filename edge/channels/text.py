@@ -20,7 +20,7 @@ class TextChannel(Channel):
 
     name = "text"
     stages = ("text_classify",)
-    counters = ("texts", "texts_without_emotion", "texts_dropped")
+    counters = ("texts", "texts_without_emotion", "texts_dropped", "texts_cut")
     off_reason = "text off"
 
     def __init__(self, classifier: TextClassifier, text_cfg, mqtt_cfg, max_age_s: float) -> None:
@@ -54,11 +54,11 @@ class TextChannel(Channel):
         vector = None if res.probs is None else to_fused(res.probs, self.classifier.labels)
         return Part({"text": d}, vector, value=res)
 
-    def classify(self, text: str, timing: dict[str, float]) -> Part:
+    def classify(self, text: str, timing: dict[str, float], truncated: bool = False) -> Part:
         """One text -> its Part; what is not text gives its reason instead (`infer`, and each live text)."""
         t = time.perf_counter()
         try:
-            res = self.classifier.classify(text)
+            res = self.classifier.classify(text, truncated)
         except TextInputError as e:
             return Part({"text": {"emotion": None, "reason": str(e)}})
         finally:
@@ -68,10 +68,11 @@ class TextChannel(Channel):
     # -- the live loop ----------------------------------------------------------------------
     def open(self, stop: threading.Event, realtime: bool, media_clock: bool = False) -> None:
         """Texts arrive in real time whatever the video does (`media_clock` does not apply to them)."""
-        from ..text.sources import MqttTextSource, StdinTextSource, TextInbox
+        from ..text.inbox import TextInbox, text_byte_limit
+        from ..text.sources import MqttTextSource, StdinTextSource
 
         t = self.text_cfg
-        self.inbox = TextInbox(t.queue_size)
+        self.inbox = TextInbox(t.queue_size, text_byte_limit(t.max_chars))
         if t.source == "stdin":
             self.input = StdinTextSource(self.inbox)
         else:
@@ -88,7 +89,7 @@ class TextChannel(Channel):
         if arrival is not None:
             t = time.perf_counter()
             try:
-                part = self.classify(payload_text(arrival.data), timing)
+                part = self.classify(payload_text(arrival.data, arrival.cut), timing, arrival.cut)
             except TextInputError as e:  # not text at all: say which input, then carry on
                 part = Part({"text": {"emotion": None, "reason": str(e)}})
                 logger.warning("text from %s: %s", arrival.origin, e)
@@ -116,7 +117,8 @@ class TextChannel(Channel):
 
     def stats(self) -> dict[str, int]:
         return {"texts": self.texts, "texts_without_emotion": self.rejected,
-                "texts_dropped": self.inbox.dropped if self.inbox is not None else 0}
+                "texts_dropped": self.inbox.dropped if self.inbox is not None else 0,
+                "texts_cut": self.inbox.cut if self.inbox is not None else 0}
 
     def close(self, timeout: float = 1.0) -> None:
         if self.input is not None:

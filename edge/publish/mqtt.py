@@ -27,11 +27,41 @@ PROTOCOLS = {"3.1.1": mqtt.MQTTv311, "5": mqtt.MQTTv5}
 PUBLISH_OVERHEAD = 13
 # CONNACK reason codes (paho maps the MQTT 3.1.1 return codes 4 and 5 onto these) that mean the credentials are wrong.
 BAD_CREDENTIALS = (134, 135)
+SESSION_TAKEN_OVER = 142  # MQTT 5 DISCONNECT: another client connected with this client id
+# A broker answers CONNECT within milliseconds on a LAN and within a second or two over a slow link; a connection
+# accepted by TCP and still without CONNACK after this long is not going to get one (a TLS port spoken to in plain
+# MQTT, a frozen broker, another service on the port).
+CONNACK_WARN_S = 5.0
+# Connections closed by the broker this soon after it accepted them, this many times within FLAP_WINDOW_S: the
+# pattern of two clients with one client id knocking each other off (MQTT 3.1.1 says nothing more).
+FLAP_CONNECTED_S, FLAP_COUNT, FLAP_WINDOW_S = 10.0, 3, 60.0
 
 
 def _not_retry_noise(record: logging.LogRecord) -> bool:
     # paho 2.2 logs this at ERROR on every retry while the broker is down; _on_connect_fail reports it once.
     return not str(record.msg).startswith("Client is not connected")
+
+
+def connect_failure(cfg: MqttConfig, error: BaseException | None) -> tuple[str, int]:
+    """Why a connection to the [mqtt] broker failed, with the likely fix, and the level to log it at (the publisher's
+    and the text subscriber's words for one failure)."""
+    where = f"{cfg.host}:{cfg.port}"
+    if cfg.tls and (isinstance(error, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError, ssl.SSLEOFError,
+                                       ssl.SSLZeroReturnError))
+                    or isinstance(error, ssl.SSLError) and "WRONG_VERSION_NUMBER" in str(error)):
+        # A plain MQTT listener reads the TLS ClientHello as a malformed packet and hangs up.
+        return (f"TLS handshake with {where} failed: {error}; mqtt.tls = true, and the broker closed the connection: "
+                f"port {cfg.port} is most likely a plain MQTT listener (1883 usually is, TLS is usually 8883); set the "
+                "TLS port or mqtt.tls = false", logging.ERROR)
+    if cfg.tls and isinstance(error, (socket.timeout, TimeoutError)):
+        return (f"TLS handshake with {where} timed out: it took the TCP connection and never answered (a frozen "
+                "broker, not a TLS port, or not an MQTT broker)", logging.WARNING)
+    if isinstance(error, ssl.SSLError):
+        return (f"TLS handshake with {where} failed: {error} (check mqtt.ca_file, cert_file, key_file and that the "
+                f"broker's certificate names {cfg.host})", logging.ERROR)
+    if isinstance(error, socket.gaierror):
+        return f"cannot resolve mqtt.host = {cfg.host!r}: {error}", logging.ERROR
+    return f"cannot connect to {where}: {error or 'connection failed'}", logging.WARNING
 
 
 def _json(value: Any) -> Any:
@@ -65,9 +95,13 @@ class MqttPublisher(Publisher):
         self._counts = dict(results=0, sent=0, delivered=0, dropped=0, rejected=0, refused=0, errors=0, connects=0,
                             connect_failures=0)
         self._last_error = ""
+        self._connected_at = 0.0  # time.monotonic() of the latest CONNACK
+        self._flaps: collections.deque[float] = collections.deque(maxlen=FLAP_COUNT)  # short-lived connections
+        self._duplicate_told = False
 
+        self.client_id = client_id(cfg, self.device_id)
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=PROTOCOLS[cfg.protocol],
-                                  client_id=client_id(cfg, self.device_id))
+                                  client_id=self.client_id)
         paho_logger = logging.getLogger(__name__ + ".paho")
         paho_logger.addFilter(_not_retry_noise)  # a no-op when already added
         self.client.enable_logger(paho_logger)
@@ -89,6 +123,21 @@ class MqttPublisher(Publisher):
         # connect_async + loop_start: the loop starts even when the broker is down and retries on its own.
         self.client.connect_async(cfg.host, cfg.port, keepalive=cfg.keepalive_s)
         self.client.loop_start()
+        self._connack_timer = threading.Timer(CONNACK_WARN_S, self._no_connack)
+        self._connack_timer.daemon = True
+        self._connack_timer.start()
+
+    def _no_connack(self) -> None:
+        """A broker that took the TCP connection and never answered CONNECT: say so once, well before shutdown."""
+        with self._lock:
+            if self._connected or self._closing or self._counts["connects"]:
+                return
+        if self.client.socket() is None:
+            return  # not even TCP: _on_connect_fail says why
+        hint = ("a plain-MQTT client on a TLS port? set mqtt.tls = true" if not self.cfg.tls
+                else "a frozen broker, or not an MQTT broker on that port")
+        logger.warning("MQTT: %s accepted the TCP connection but has not answered CONNECT in %g s (%s); results "
+                       "wait in the queue of %d meanwhile", self.where, CONNACK_WARN_S, hint, self.cfg.queue_size)
 
     def _set_tls(self) -> None:
         files = tls_files(self.cfg)
@@ -139,6 +188,7 @@ class MqttPublisher(Publisher):
         """Wait (bounded) for in-flight messages, publish `offline`, disconnect and stop the network thread."""
         if self._closing:
             return
+        self._connack_timer.cancel()
         deadline = time.monotonic() + timeout
         with self._lock:
             self._closing = True
@@ -268,6 +318,7 @@ class MqttPublisher(Publisher):
         # results nor be followed by this re-publication of an older state (retained: the last one sent wins).
         with self._lock:
             self._connected = True
+            self._connected_at = time.monotonic()
             self._last_error = ""
             self._broker_max_packet = int(getattr(properties, "MaximumPacketSize", 0) or 0)
             pending = list(self._queue)
@@ -285,23 +336,35 @@ class MqttPublisher(Publisher):
 
     def _on_connect_fail(self, client, userdata) -> None:
         # paho calls this inside its `except OSError` block, so the exception is still the one being handled.
-        error = sys.exc_info()[1]
         self._count("connect_failures")
-        if isinstance(error, ssl.SSLError):
-            self._report(f"TLS handshake with {self.where} failed: {error} (check mqtt.ca_file, cert_file, key_file "
-                         f"and that the broker's certificate names {self.cfg.host})")
-        elif isinstance(error, socket.gaierror):
-            self._report(f"cannot resolve mqtt.host = {self.cfg.host!r}: {error}")
-        else:
-            self._report(f"cannot connect to {self.where}: {error or 'connection failed'}", logging.WARNING)
+        self._report(*connect_failure(self.cfg, sys.exc_info()[1]))
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        now = time.monotonic()
         with self._lock:
             was, self._connected = self._connected, False
             closing = self._closing
-        if was and not closing:
+            short = was and now - self._connected_at < FLAP_CONNECTED_S
+            if short:
+                self._flaps.append(now)
+            flapping = len(self._flaps) == FLAP_COUNT and now - self._flaps[0] < FLAP_WINDOW_S
+        if not was or closing:
+            return
+        taken = getattr(reason_code, "value", None) == SESSION_TAKEN_OVER
+        if (taken or flapping) and not self._duplicate_told:
+            self._duplicate_told = True  # said once; the counters keep the tally
+            why = ("the broker says another client took over the session" if taken else
+                   f"the broker closed the connection {FLAP_COUNT} times within {FLAP_WINDOW_S:g} s, each soon "
+                   "after accepting it")
+            logger.warning("MQTT: %s: another client is most likely connected to %s with the same client id %r "
+                           "(two devices with mqtt.device_id = %r?); give each device its own mqtt.device_id or "
+                           "mqtt.client_id", why, self.where, self.client_id,
+                           self.device_id)
+        elif not self._duplicate_told:
             logger.warning("MQTT: lost the connection to %s (%s); reconnecting, results wait in a queue of %d",
                            self.where, reason_code, self.cfg.queue_size)
+        else:
+            logger.debug("MQTT: lost the connection to %s again (%s)", self.where, reason_code)
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
         if reason_code.is_failure:  # MQTT 5 negative PUBACK

@@ -85,18 +85,20 @@ class TextClassifier:
                              f"{self.spec.size}; re-run `edge-convert train-text`")
         self.max_chars = max_chars
 
-    def classify(self, text: str) -> TextResult:
-        """A text (any length) -> its TextResult; TextInputError for what is not text."""
-        text = check(text)
-        cut = len(text) > self.max_chars
-        toks = tokens(text[:self.max_chars])
+    def classify(self, text: str, truncated: bool = False) -> TextResult:
+        """A text (any length) -> its TextResult; TextInputError for what is not text. `truncated`: the text was
+        already cut on arrival (a payload over its byte limit)."""
+        text = text.lstrip()
+        cut = truncated or len(text.rstrip()) > self.max_chars
+        text = check(text[:self.max_chars])  # cut first: every step below walks the characters
+        toks = tokens(text)
         cut = cut or len(toks) > self.spec.max_tokens
         toks = toks[:self.spec.max_tokens]
         base = dict(labels=self.labels, tokens=len(toks), truncated=cut)
         words = [t for t in toks if t[0].isalpha()]
         if not words:
             return TextResult(None, "no words", **base)
-        english, looks_like = is_english(text[:self.max_chars], toks)
+        english, looks_like = is_english(text, toks)
         if not english:
             return TextResult(None, f"language not supported ({looks_like}; the text model reads English only)",
                               language_supported=False, **base)

@@ -2,58 +2,54 @@
 
 from __future__ import annotations
 
-import collections
 import json
 import logging
+import os
+import re
+import select
 import sys
 import threading
-import time
-from typing import IO, NamedTuple
 
 from .classify import TextInputError, decode
+from .inbox import TextInbox
 
 logger = logging.getLogger(__name__)
 
+READ_CHUNK = 64 * 1024  # one os.read of stdin
+READ_POLL_S = 0.1  # how often the stdin reader looks at the stop event while nothing arrives
 
-class Arrival(NamedTuple):
-    data: bytes  # the raw payload or line; decoding and checks happen in the channel, where errors are reported
-    at: float  # time.monotonic() when it arrived
-    origin: str  # "stdin line 3", "mqtt hermes/asr/textCaptured"
-
-
-class TextInbox:
-    """A bounded queue: producers never wait; when full the oldest text is dropped and counted."""
-
-    def __init__(self, size: int) -> None:
-        self._q: collections.deque[Arrival] = collections.deque(maxlen=size)
-        self._lock = threading.Lock()
-        self.received = 0
-        self.dropped = 0
-
-    def put(self, data: bytes, origin: str) -> None:
-        with self._lock:
-            if len(self._q) == self._q.maxlen:
-                self.dropped += 1
-            self._q.append(Arrival(bytes(data), time.monotonic(), origin))
-            self.received += 1
-
-    def get(self) -> Arrival | None:
-        with self._lock:
-            return self._q.popleft() if self._q else None
-
-    def __len__(self) -> int:
-        return len(self._q)
+_TEXT_FIELD = re.compile(r'"text"\s*:\s*"((?:[^"\\]|\\.)*)')
 
 
-def payload_text(data: bytes) -> str:
+def _cut_json_text(raw: str) -> str | None:
+    """The start of the `text` string of a JSON object cut short (a payload over the byte limit), or None."""
+    m = _TEXT_FIELD.search(raw)
+    if m is None:
+        return None
+    frag = m.group(1)
+    for trim in range(6):  # an escape cut in half at the end ("\u00", "\")
+        try:
+            return json.loads('"' + frag[:len(frag) - trim] + '"')
+        except ValueError:
+            continue
+    return None
+
+
+def payload_text(data: bytes, cut: bool = False) -> str:
     """An MQTT payload or a line -> its text: JSON with a `text` field (Rhasspy/Hermes textCaptured), a JSON string,
-    or plain UTF-8. TextInputError says why there is none."""
+    or plain UTF-8. TextInputError says why there is none. `cut`: the payload was cut short on arrival."""
     raw = decode(data)
     head = raw.lstrip()[:1]
     if head in ("{", '"'):
         try:
             obj = json.loads(raw)
         except ValueError:
+            if cut and head == "{":
+                text = _cut_json_text(raw)
+                if text is not None:
+                    return text
+            elif cut and head == '"':
+                return raw.lstrip()[1:]  # a JSON string cut before its closing quote: its characters so far
             return raw  # text that happens to start with a brace or a quote
         if isinstance(obj, str):
             return obj
@@ -81,38 +77,79 @@ class TextSource:
 
 
 class StdinTextSource(TextSource):
-    """One text per line of stdin (or any binary stream); the end of the stream ends the source."""
+    """One text per line of stdin (or any file descriptor); the end of the stream ends the source.
+
+    It reads the raw descriptor with os.read after select, never through sys.stdin's buffered reader: a thread
+    blocked inside that reader holds its lock, and the interpreter's exit then aborts the process ("Fatal Python
+    error: _enter_buffered_busy") when SIGTERM comes while a writer (a transcriber) is still attached.
+    """
 
     name = "stdin"
 
-    def __init__(self, inbox: TextInbox, stream: IO[bytes] | None = None) -> None:
+    def __init__(self, inbox: TextInbox, fd: int | None = None) -> None:
         super().__init__(inbox)
-        self.stream = stream if stream is not None else getattr(sys.stdin, "buffer", None)
+        if fd is None:
+            try:
+                fd = sys.stdin.fileno() if sys.stdin is not None else None
+            except (OSError, ValueError):  # closed, or replaced by an object without a descriptor
+                fd = None
+        self.fd = fd
         self._thread: threading.Thread | None = None
 
     def start(self, stop: threading.Event) -> "StdinTextSource":
-        if self.stream is None:
+        if self.fd is None:
             logger.warning("text source stdin: standard input is closed; no texts will come")
             self.ended = True
             return self
-        # A daemon thread: a read from a terminal cannot be interrupted, and must not hold up the shutdown.
+        # A daemon thread that looks at the stop event between reads; it holds no lock the interpreter's exit needs.
         self._thread = threading.Thread(target=self._run, args=(stop,), name="text-stdin", daemon=True)
         self._thread.start()
         return self
 
+    def _readable(self, stop: threading.Event) -> bool:
+        """Wait until the descriptor has data (or its end) or `stop` is set; True when there is something to read."""
+        while not stop.is_set():
+            try:
+                ready, _, _ = select.select([self.fd], [], [], READ_POLL_S)
+            except (OSError, ValueError):  # a descriptor select cannot watch: read it as it comes (a file)
+                return True
+            if ready:
+                return True
+        return False
+
     def _run(self, stop: threading.Event) -> None:
         n = 0
+        limit = self.inbox.max_text_bytes
+        line, size = bytearray(), 0  # the current line's first `limit` bytes, and its length so far
         try:
-            for line in self.stream:
-                if stop.is_set():
+            while self._readable(stop):
+                chunk = os.read(self.fd, READ_CHUNK)
+                if not chunk:
                     break
-                n += 1
-                if line.strip():  # blank lines are no texts
-                    self.inbox.put(line.rstrip(b"\r\n"), f"stdin line {n}")
+                start = 0
+                while start < len(chunk):
+                    end = chunk.find(b"\n", start)
+                    piece = chunk[start:] if end < 0 else chunk[start:end]
+                    if len(line) < limit:
+                        line += piece[:limit - len(line)]
+                    size += len(piece)
+                    if end < 0:
+                        break
+                    n += 1
+                    self._put(bytes(line), size, n)
+                    line, size = bytearray(), 0
+                    start = end + 1
+            if size:  # the last line, without its newline
+                self._put(bytes(line), size, n + 1)
         except (OSError, ValueError) as e:  # a closed or broken stream ends the source, it does not end the loop
             logger.warning("stdin text source stopped: %s", e)
         finally:
             self.ended = True
+
+    def _put(self, line: bytes, size: int, n: int) -> None:
+        text = line.rstrip(b"\r")
+        if text.strip():  # blank lines are no texts
+            self.inbox.put(text, f"stdin line {n}", size=size - (len(line) - len(text)))
 
     def close(self, timeout: float = 1.0) -> None:
         if self._thread is not None:
@@ -168,9 +205,12 @@ class MqttTextSource(TextSource):
 
     def _on_connect_fail(self, client, userdata) -> None:
         if not self._failed:  # paho retries by itself; say it once, not every few seconds
+            from ..publish.mqtt import connect_failure
+
             self._failed = True
-            logger.warning("text: cannot reach the MQTT broker %s:%d; retrying (no texts until it answers)",
-                           self.cfg.host, self.cfg.port)
+            # paho calls this inside its `except OSError` block: the exception says why (TLS on a plain port, ...)
+            message, level = connect_failure(self.cfg, sys.exc_info()[1])
+            logger.log(level, "text: %s; retrying (no texts until it answers)", message)
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
         if any(rc.is_failure for rc in reason_codes):
