@@ -9,13 +9,24 @@ import pytest
 
 from edge.paths import TEXT_MODEL
 from edge.text.classify import TextClassifier, TextInputError, check, decode
-from edge.text.features import TextSpec, Vectoriser, tokens
+from edge.text.features import TOKENISER_SPOKEN, TextSpec, Vectoriser, char_ngrams, tokens, tokens_for
 from edge.text.sources import payload_text
 
 
 def test_tokens_keep_contractions_punctuation_and_emoji():
     assert tokens("I CAN\u2019T believe it!!! \U0001F600") == ["i", "can't", "believe", "it", "!", "!", "!", "\U0001F600"]
     assert tokens("\uff28\uff45\uff4c\uff4c\uff4f 42") == ["hello", "42"]  # full-width letters (NFKC)
+
+
+def test_spoken_tokens_expand_contractions_drop_fillers_mark_negation_and_intensity():
+    v2 = lambda text: tokens_for(text, TOKENISER_SPOKEN)  # noqa: E731
+    assert v2("Um, I\u2019m not really happy. It's sooooo good") == [
+        ",", "i", "am", "not", "not~really", "not~happy", ".", "it", "is", "soo", "good"]
+    assert v2("I dont know, im SO angry :(") == ["i", "do", "not", "not~know", ",", "i", "am", "so", "angry", "+angry",
+                                                 "\U0001F641"]  # emoticon -> its emoji; negation ends at ","
+    assert v2("never ever going back there again") == ["never", "not~ever", "not~going", "not~back", "there", "again"]
+    assert v2("\U0001F44D\U0001F3FD") == ["\U0001F44D"]  # skin tone dropped: one emoji, one feature
+    assert list(char_ngrams(["sad", "not~x", "!"], 3, 4)) == ["#<sa", "#sad", "#ad>", "#<sad", "#sad>"]
 
 
 def test_bytes_that_are_not_text_are_refused_with_the_fix():
