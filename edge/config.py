@@ -78,6 +78,8 @@ class TextConfig:
                          max=100000)
     queue_size: int = opt(100, "texts waiting to be classified; when full the oldest are dropped and counted", min=1,
                           max=100000)
+    context: float = opt(0.0, "weight of the previous text of the conversation (same source, younger than "
+                              "fusion.text_max_age_s) mixed into each text's probabilities; 0: off", min=0, max=0.9)
 
 
 @dataclass
