@@ -67,7 +67,7 @@ def test_small_text_model_trains_quantizes_and_runs_through_edge(tmp_path):
     from convert.text_task import VOCABULARY_FILE
 
     train = load(DATA, ("train",))["train"]
-    vec = build_vocabulary(train, tmp_path, ngram_max=2, min_df=3, max_size=2000, max_tokens=64, prefix_chars=5)
+    vec = build_vocabulary(train.texts, tmp_path, ngram_max=2, min_df=3, max_size=2000, max_tokens=64, prefix_chars=5)
     x = vectors(vec, train.texts[:4000])
     model = build_model(vec.spec.size, 16, 0.2, 0.2)
     model.compile(keras.optimizers.Adam(3e-3), "categorical_crossentropy")
