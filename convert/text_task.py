@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from edge.labels import FACE_LABELS
-from edge.text.features import TOKENISER, TextSpec, Vectoriser, ngrams, tokens_for, write_vocabulary
+from edge.text.features import SPOKEN_PARTS, TOKENISER, TextSpec, Vectoriser, ngrams, tokens_for, write_vocabulary
 
 from .goemotions import load
 
@@ -48,16 +48,19 @@ def fit_vocabulary(docs: Sequence[Sequence[str]], ngram_max: int, min_df: int, m
 
 def build_vocabulary(texts: Sequence[str], out: Path, ngram_max: int, min_df: int, max_size: int, max_tokens: int,
                      prefix_chars: int = 0, tokeniser: str = TOKENISER, chars: tuple[int, int] = (0, 0),
-                     training_data: Sequence[dict] = (TRAINING_DATA,), char_weight: float = 0.0) -> Vectoriser:
+                     training_data: Sequence[dict] = (TRAINING_DATA,), char_weight: float = 0.0,
+                     parts: frozenset[str] = SPOKEN_PARTS) -> Vectoriser:
     """Fit the vocabulary on the training texts; write it and the spec (with the training data named) into `out`."""
-    docs = [tokens_for(t, tokeniser)[:max_tokens] for t in texts]
+    docs = [tokens_for(t, tokeniser, parts)[:max_tokens] for t in texts]
     terms, idf = fit_vocabulary(docs, ngram_max, min_df, max_size, prefix_chars, chars)
     sha = write_vocabulary(out / VOCABULARY_FILE, terms, idf)
     spec = TextSpec(VOCABULARY_FILE, sha, len(terms), ngram_max, max_tokens, prefix_chars=prefix_chars,
                     tokeniser=tokeniser, char_min=chars[0], char_max=chars[1],
                     char_weight=char_weight if chars[0] else 0.0)
     (out / SPEC_FILE).write_text(json.dumps({**spec.to_dict(), "training_data": list(training_data)}, indent=1) + "\n")
-    return Vectoriser(spec, terms, idf)
+    vec = Vectoriser(spec, terms, idf)
+    vec.parts = parts
+    return vec
 
 
 def training_data(folder: str | Path) -> Any:

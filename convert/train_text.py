@@ -21,7 +21,7 @@ import numpy as np
 
 from edge.labels import FACE_LABELS
 
-from edge.text.features import TOKENISER, TOKENISER_SPOKEN
+from edge.text.features import SPOKEN_PARTS, TOKENISER, TOKENISER_SPOKEN
 
 from . import meld
 from .goemotions import grouping, load
@@ -55,6 +55,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--meld", default=str(meld.DEFAULT_MELD), help="MELD folder (train for training, dev for "
                                                                   "selection); empty: GoEmotions alone")
     p.add_argument("--meld-weight", type=float, default=1.0, help="weight of a MELD line against a comment")
+    p.add_argument("--spoken-without", nargs="*", default=[], choices=sorted(SPOKEN_PARTS),
+                   help="with --linear --spoken: leave these parts of v2 out (feature ablation; no model is shipped)")
     p.add_argument("--linear", action="store_true", help="a linear probe instead of the MLP (scikit-learn logistic "
                                                           "regression over the face labels, C=--linear-c, class-"
                                                           "balanced): dev figures only, for comparing features")
@@ -73,6 +75,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                                           "fold them into one model averaging their logits")
     p.add_argument("--fine", action="store_true", help="train on the 28 GoEmotions categories (finer supervision); "
                                                         "the shipped graph sums them into the 7 face labels")
+    p.add_argument("--no-temperature", action="store_true", help="skip the temperature chosen on dev (the lowest "
+                                                                  "log-loss of the face-label probabilities)")
     p.add_argument("--no-offsets", action="store_true", help="skip the per-class logit offsets tuned on dev")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--resume", action="store_true", help="continue from the checkpoints in OUT (each member's)")
@@ -191,6 +195,33 @@ def tune_offsets(logits: np.ndarray, dev: Dev, group: np.ndarray | None, rounds:
     return off
 
 
+TEMPERATURE_GRID = np.round(np.arange(0.5, 3.01, 0.1), 2)  # logits divided by T; T > 1 softens
+
+
+def tune_temperature(logits: np.ndarray, dev: "Dev", group: np.ndarray | None,
+                     logits_meld: np.ndarray | None = None) -> tuple[float, dict]:
+    """The temperature whose face-label probabilities have the lowest mean log-loss on the dev sets (GoEmotions'
+    rows with one label, and MELD's lines): what the fusion weighs is then as sure as the text model is right."""
+    def nll(lg: np.ndarray, y: np.ndarray, t: float) -> float:
+        p = face_probs(lg / t, group) if group is not None else _softmax(lg / t)
+        return float(-np.log(np.clip((p * y).sum(1), 1e-7, None)).mean())
+
+    single = dev.y_go.sum(1) == 1
+    losses = {}
+    for t in TEMPERATURE_GRID:
+        parts = [nll(logits[single], dev.y_go[single], t)]
+        if logits_meld is not None:
+            parts.append(nll(logits_meld, dev.y_meld, t))
+        losses[float(t)] = float(np.mean(parts))
+    best = min(losses, key=losses.get)
+    return best, {"chosen": best, "log_loss": losses}
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
 def _logits(model, x: np.ndarray) -> np.ndarray:
     """Pre-softmax outputs (the offsets are tuned on these)."""
     import keras
@@ -271,6 +302,8 @@ def linear_probe(x_train, y_train: np.ndarray, dev: Dev, c: float, seed: int) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.spoken_without and not args.linear:
+        raise SystemExit("--spoken-without is for the feature ablation (--linear): the device's v2 tokeniser has all parts")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     data = load(args.data)
@@ -283,7 +316,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         vec = build_vocabulary(texts, out, args.ngram_max, args.min_df, args.vocab_size, args.max_tokens,
                                args.prefix_chars, TOKENISER_SPOKEN if args.spoken else TOKENISER, tuple(args.chars),
-                               (TRAINING_DATA, MELD_DATA) if lines else (TRAINING_DATA,), args.char_weight)
+                               (TRAINING_DATA, MELD_DATA) if lines else (TRAINING_DATA,), args.char_weight,
+                               SPOKEN_PARTS - set(args.spoken_without))
     x_train = vectors(vec, texts, sparse=True)
     x_dev, x_test = vectors(vec, dev_go.texts), vectors(vec, test.texts)
     dev = Dev(x_dev, dev_go.y, *((vectors(vec, lines["dev"].texts), lines["dev"].y) if lines else ()))
@@ -330,11 +364,21 @@ def run(args: argparse.Namespace) -> int:
     meld_logits = _logits(best, dev.x_meld) if lines else None
     dev_raw = dev.figures(face_probs(dev_logits, group), None if lines is None else face_probs(meld_logits, group))
     offsets = np.zeros(len(FACE_LABELS), np.float32)
+    shift = np.zeros(dev_logits.shape[1], np.float32)
     if not args.no_offsets:
         offsets = tune_offsets(dev_logits, dev, group, logits_meld=meld_logits)
-        layer = best.get_layer("logits")
-        kernel, bias = layer.get_weights()
-        layer.set_weights([kernel, bias + (offsets if group is None else group @ offsets)])
+        shift = offsets if group is None else group @ offsets
+    dev_offsets = dev.figures(face_probs(dev_logits + shift, group),
+                              None if lines is None else face_probs(meld_logits + shift, group))
+    temperature, temp_info = 1.0, None
+    if not args.no_temperature:
+        temperature, temp_info = tune_temperature(dev_logits + shift, dev, group,
+                                                  None if lines is None else meld_logits + shift)
+        logger.info("temperature %.1f (dev log-loss %.4f at 1.0, %.4f at %.1f)", temperature,
+                    temp_info["log_loss"][1.0], temp_info["log_loss"][temperature], temperature)
+    layer = best.get_layer("logits")
+    kernel, bias = layer.get_weights()
+    layer.set_weights([kernel / temperature, (bias + shift) / temperature])
     if group is not None:
         best = with_grouping(best, group)
     best.save(out / MODEL_FILE)
@@ -344,7 +388,8 @@ def run(args: argparse.Namespace) -> int:
                "members": [{"best_epoch": st["best_epoch"], "epochs_run": st["epoch"], "dev_score": st["best"],
                             "history": st["history"]} for st in states],
                "offsets": {l: float(o) for l, o in zip(FACE_LABELS, offsets)},
-               "dev_before_offsets": dev_raw, "dev_figures": dev_m, "dev": dev_m["goemotions_dev"],
+               "dev_before_offsets": dev_raw, "dev_offsets_before_temperature": dev_offsets,
+               "temperature": temp_info, "dev_figures": dev_m, "dev": dev_m["goemotions_dev"],
                "test_keras_float": test_m, "args": {k: v for k, v in vars(args).items() if k != "func"}}
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     meld_line = "" if "meld_dev" not in dev_m else (f"; MELD dev UAR {dev_m['meld_dev']['uar']:.4f}, weighted F1 "

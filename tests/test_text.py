@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from edge.paths import TEXT_MODEL
-from edge.text.classify import TextClassifier, TextInputError, check, decode
+from edge.text.classify import TextClassifier, TextInputError, TextResult, check, decode, with_context
 from edge.text.features import TOKENISER_SPOKEN, TextSpec, Vectoriser, char_ngrams, tokens, tokens_for
 from edge.text.sources import payload_text
 
@@ -107,3 +107,14 @@ def test_a_vocabulary_from_another_model_is_refused(tmp_path, clf):
     other = TextSpec(spec.vocabulary, spec.vocabulary_sha256, spec.size, tokeniser="someone-else/1")
     with pytest.raises(ValueError, match="tokeniser"):
         Vectoriser(other, ["x"] * spec.size, np.ones(spec.size))
+
+
+def test_context_mixes_the_previous_text_and_says_so():
+    labels = ("a", "b")
+    res = TextResult(np.array([0.8, 0.2], np.float32), None, labels)
+    mixed = with_context(res, np.array([0.0, 1.0], np.float32), 0.25)
+    assert mixed.context and np.allclose(mixed.probs, [0.6, 0.4]) and mixed.to_dict()["context"] is True
+    assert with_context(res, None, 0.25) is res and not res.to_dict()["context"]  # first text: nothing to mix
+    assert with_context(res, np.array([0.0, 1.0]), 0.0) is res  # text.context = 0: off
+    refused = TextResult(None, "no words", labels)
+    assert with_context(refused, np.array([0.0, 1.0]), 0.5) is refused

@@ -76,15 +76,23 @@ def _expand(tok: str) -> list[str]:
     return [tok]
 
 
-def spoken(toks: Sequence[str]) -> list[str]:
+# The parts of v2, each of which the feature ablation can leave out (`train-text --linear --spoken-without`); a
+# shipped v2 model always has them all.
+SPOKEN_PARTS = frozenset({"contractions", "fillers", "repeats", "negation", "intensifiers", "emoticons"})
+
+
+def spoken(toks: Sequence[str], parts: frozenset[str] = SPOKEN_PARTS) -> list[str]:
     """v2 tokens: contractions expanded, fillers dropped, letters repeated 3+ times cut to two, and the words after a
     negator (up to NEGATION_SCOPE, or the next punctuation) marked "not~word"; a word after an intensifier gains a
     second token "+word" ("so angry" -> so, angry, +angry)."""
     out: list[str] = []
     neg, intense = 0, False
+    expand = _expand if "contractions" in parts else (lambda t: [t])
+    negation, intensifiers = "negation" in parts, "intensifiers" in parts
+    fillers = FILLERS if "fillers" in parts else frozenset()
     for raw in toks:
-        for t in _expand(_REPEAT_RE.sub(r"\1\1", raw)):
-            if t in FILLERS:
+        for t in expand(_REPEAT_RE.sub(r"\1\1", raw) if "repeats" in parts else raw):
+            if t in fillers:
                 continue
             if not t[0].isalpha():  # punctuation, numbers, emoji end a negation's scope
                 neg, intense = 0, False
@@ -98,17 +106,20 @@ def spoken(toks: Sequence[str]) -> list[str]:
             if intense and t not in INTENSIFIERS and t not in _UNMARKED and not neg:
                 out.append("+" + t)
             intense = t in INTENSIFIERS
-            if t in NEGATORS:
+            if t in NEGATORS and negation:
                 neg = NEGATION_SCOPE
+            intense = intense and intensifiers
     return out
 
 
-def tokens_for(text: str, tokeniser: str) -> list[str]:
+def tokens_for(text: str, tokeniser: str, parts: frozenset[str] = SPOKEN_PARTS) -> list[str]:
     """The tokens a model trained with `tokeniser` reads."""
     if tokeniser == TOKENISER:
         return tokens(text)
-    text = _EMOTICON_RE.sub(lambda m: " " + _EMOTICONS[m.group()] + " ", normalise(text).translate(_EMOJI_MODIFIERS))
-    return spoken(TOKEN_RE.findall(text))
+    text = normalise(text)
+    if "emoticons" in parts:
+        text = _EMOTICON_RE.sub(lambda m: " " + _EMOTICONS[m.group()] + " ", text.translate(_EMOJI_MODIFIERS))
+    return spoken(TOKEN_RE.findall(text), parts)
 
 
 def char_ngrams(toks: Sequence[str], lo: int, hi: int) -> Iterable[str]:
@@ -195,6 +206,7 @@ class Vectoriser:
         self.index = {t: i for i, t in enumerate(terms)}
         self.idf = np.asarray(idf, np.float32)
         self.is_char = np.array([t.startswith("#") for t in terms], bool) if spec.char_weight else None
+        self.parts = SPOKEN_PARTS  # fewer only in train-text's feature ablation
 
     @classmethod
     def load(cls, spec: TextSpec, model_dir: str | Path) -> "Vectoriser":
@@ -224,7 +236,7 @@ class Vectoriser:
 
     def tokens(self, text: str) -> list[str]:
         """The tokens this model reads from `text` (not yet cut to max_tokens)."""
-        return tokens_for(text, self.spec.tokeniser)
+        return tokens_for(text, self.spec.tokeniser, self.parts)
 
     def weights(self, toks: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """The non-zero entries of the input vector: (feature indices, L2-normalised tf-idf weights)."""
