@@ -16,7 +16,7 @@ from convert.text_task import (build_vocabulary, description, multilabel_scores,
 from convert.train_text import build_model, face_probs, fold, with_grouping  # noqa: E402
 from edge.labels import FACE_LABELS  # noqa: E402
 from edge.text.classify import TextClassifier  # noqa: E402
-from edge.text.features import TOKENISER_SPOKEN  # noqa: E402
+from edge.text.features import TOKENISER  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "goemotions"
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"GoEmotions not at {DATA}")
@@ -97,9 +97,9 @@ def test_small_text_model_trains_quantizes_and_runs_through_edge(tmp_path):
     from convert.text_task import VOCABULARY_FILE
 
     train = load(DATA, ("train",))["train"]
-    # Tokeniser v2 here (the shipped model's v1 is run by tests/test_text.py): the device reads what training wrote.
+    # Tokeniser v1 here (the shipped model is v2, run by tests/test_text.py): v1 models still train and run on the device.
     vec = build_vocabulary(train.texts, tmp_path, ngram_max=2, min_df=3, max_size=2000, max_tokens=64, prefix_chars=5,
-                           tokeniser=TOKENISER_SPOKEN)
+                           tokeniser=TOKENISER)
     x = vectors(vec, train.texts[:4000])
     model = build_model(vec.spec.size, 16, 0.2, 0.2)
     model.compile(keras.optimizers.Adam(3e-3), "categorical_crossentropy")
@@ -110,7 +110,7 @@ def test_small_text_model_trains_quantizes_and_runs_through_edge(tmp_path):
     (tmp_path / "export" / VOCABULARY_FILE).write_bytes((tmp_path / VOCABULARY_FILE).read_bytes())
     sidecar = json.loads(Path(str(paths["tflite-int8"]) + ".json").read_text())
     assert sidecar["task"] == "text" and sidecar["preprocess"]["vocabulary_sha256"] == vec.spec.vocabulary_sha256
-    assert sidecar["preprocess"]["tokeniser"] == TOKENISER_SPOKEN
+    assert sidecar["preprocess"]["tokeniser"] == TOKENISER
     keras_pred = model.predict(x[:500], verbose=0).argmax(1)
     for target in ("tflite-int8", "onnx-int8"):
         clf = TextClassifier(paths[target], backend="onnxruntime" if target.startswith("onnx") else None)
