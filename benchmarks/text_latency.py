@@ -33,7 +33,8 @@ from edge.paths import MODELS_DIR  # noqa: E402
 from edge.text.classify import TextClassifier  # noqa: E402
 from edge.text.features import tokens  # noqa: E402
 
-# 64 tokens exactly (words and punctuation), plain English.
+# 64 tokens exactly as written (words and punctuation), plain English; v2's tokeniser reads the same 64 ("nobody told us
+# why" -> nobody, not~told, not~us, not~why).
 SENTENCE = ("I waited at the station for almost two hours because the train was late again, and when it finally "
             "came nobody told us why, so I missed the meeting, lost the client and now my boss is furious with me "
             "and honestly I am tired of all this. It is the third time this month, and nobody cares.")
@@ -75,10 +76,11 @@ def main() -> int:
     rows = []
     for path in args.models:
         clf = TextClassifier(path, threads=1, backend="onnxruntime" if path.suffix == ".onnx" else None)
-        toks = tokens(SENTENCE)[:clf.spec.max_tokens]
+        toks = clf.vectoriser.tokens(SENTENCE)[:clf.spec.max_tokens]  # as this model reads them (its tokeniser)
         x = clf.vectoriser.vector(toks)[None, :]
         cases = {
-            "tokens + vector (Python, numpy)": lambda: clf.vectoriser.vector(tokens(SENTENCE)[:clf.spec.max_tokens]),
+            "tokens + vector (Python, numpy)":
+                lambda: clf.vectoriser.vector(clf.vectoriser.tokens(SENTENCE)[:clf.spec.max_tokens]),
             "model (int8)": lambda: clf.model.predict(x),
             CLASSIFY: lambda: clf.classify(SENTENCE),
         }

@@ -61,8 +61,8 @@ def _text(args: argparse.Namespace, model, metrics):
     vec = text_task.load_vectoriser(folder)
     Path(args.out).mkdir(parents=True, exist_ok=True)
     shutil.copyfile(folder / vec.spec.vocabulary, Path(args.out) / vec.spec.vocabulary)
-    return model, text_task.calibration(args.data, folder, args.calib), text_task.description(vec.spec, args.version,
-                                                                                            metrics)
+    return model, text_task.calibration(args.data, folder, args.calib), text_task.description(
+        vec.spec, args.version, metrics, text_task.training_data(folder))
 
 
 def run(args: argparse.Namespace) -> int:

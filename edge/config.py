@@ -81,6 +81,8 @@ class TextConfig:
     queue_size: int = opt(100, "texts waiting to be classified (and at most 8 MB of them); when full the oldest are "
                                "dropped, counted and logged", min=1,
                           max=100000)
+    context: float = opt(0.0, "weight of the previous text of the conversation (same source, younger than "
+                              "fusion.text_max_age_s) mixed into each text's probabilities; 0: off", min=0, max=0.9)
 
 
 @dataclass

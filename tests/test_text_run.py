@@ -129,3 +129,21 @@ def test_infer_text_file_lines_and_sentences(tmp_path):
     assert out[0]["faces"] == [] and out[0]["audio_reason"] == "no audio input"
     assert "not UTF-8" in out[2]["error"]
     assert out[3]["text"]["emotion"] is not None and out[3]["fused"]["sources"] == ["text"]
+
+
+def test_infer_with_context_mixes_the_previous_line_of_the_file(tmp_path):
+    notes = tmp_path / "dialogue.txt"
+    notes.write_text("I am so scared, please help me.\nOkay.\n")
+    cfg = tmp_path / "context.toml"
+    cfg.write_text("[text]\ncontext = 0.5\n")
+    runs = {}
+    for name, extra in (("off", []), ("on", ["--config", str(cfg)])):
+        p = subprocess.run(CMD + ["infer", str(notes), *extra], capture_output=True, text=True, cwd=ROOT, timeout=60)
+        assert p.returncode == 0, p.stderr
+        runs[name] = [r["text"] for r in results(p.stdout)]
+    assert [t["context"] for t in runs["off"]] == [False, False]  # off by default
+    assert [t["context"] for t in runs["on"]] == [False, True]  # the first line has no previous one
+    off, on = runs["off"], runs["on"]
+    assert on[0]["probs"] == off[0]["probs"]
+    assert on[1]["probs"]["fear"] == pytest.approx(0.5 * off[1]["probs"]["fear"] + 0.5 * off[0]["probs"]["fear"],
+                                                   abs=2e-4)

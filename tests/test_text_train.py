@@ -11,13 +11,43 @@ import pytest
 pytest.importorskip("tensorflow")
 
 from convert.goemotions import EKMAN, grouping, load  # noqa: E402
-from convert.text_task import build_vocabulary, description, multilabel_scores, vectors  # noqa: E402
+from convert.text_task import (build_vocabulary, description, multilabel_scores, single_label_scores,  # noqa: E402
+                               vectors)
 from convert.train_text import build_model, face_probs, fold, with_grouping  # noqa: E402
 from edge.labels import FACE_LABELS  # noqa: E402
 from edge.text.classify import TextClassifier  # noqa: E402
+from edge.text.features import TOKENISER  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "goemotions"
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"GoEmotions not at {DATA}")
+
+
+MELD = DATA.parent / "meld"
+
+
+@pytest.mark.skipif(not MELD.is_dir(), reason=f"MELD not at {MELD}")
+def test_meld_lines_labels_and_previous_line():
+    from convert.meld import load as load_meld
+
+    dev = load_meld(MELD, ("dev",))["dev"]
+    assert len(dev) == 1109 and (dev.y.sum(axis=1) == 1).all()
+    assert dict(zip(FACE_LABELS, dev.y.sum(axis=0).astype(int)))["neutral"] == 470  # the dataset README's count
+    prev = dev.previous()
+    first = dev.utterance == 0
+    has = prev >= 0
+    assert (prev[first] == -1).all() and has[~first].mean() > 0.95  # MELD lacks a few lines inside dialogues
+    assert (dev.dialogue[prev[has]] == dev.dialogue[has]).all()  # the previous line of the same dialogue
+    assert (dev.utterance[prev[has]] == dev.utterance[has] - 1).all()
+    assert not any("\ufffd" in t for t in dev.texts)
+
+
+def test_single_label_scores_uar_and_weighted_f1():
+    y = np.eye(7, dtype=np.float32)[[6, 6, 6, 3]]  # three neutral lines, one happy
+    probs = np.eye(7, dtype=np.float32)[[6, 6, 3, 3]]
+    m = single_label_scores(y, probs)
+    assert m["uar"] == pytest.approx((2 / 3 + 1.0) / 7)  # recall over all 7 labels, absent ones count 0
+    f_neutral, f_happy = 2 * 2 / (2 * 2 + 1), 2 * 1 / (2 * 1 + 1)
+    assert m["weighted_f1"] == pytest.approx((3 * f_neutral + 1 * f_happy) / 4) and m["accuracy"] == 0.75
 
 
 @needs_data
@@ -67,7 +97,9 @@ def test_small_text_model_trains_quantizes_and_runs_through_edge(tmp_path):
     from convert.text_task import VOCABULARY_FILE
 
     train = load(DATA, ("train",))["train"]
-    vec = build_vocabulary(train, tmp_path, ngram_max=2, min_df=3, max_size=2000, max_tokens=64, prefix_chars=5)
+    # Tokeniser v1 here (the shipped model is v2, run by tests/test_text.py): v1 models still train and run on the device.
+    vec = build_vocabulary(train.texts, tmp_path, ngram_max=2, min_df=3, max_size=2000, max_tokens=64, prefix_chars=5,
+                           tokeniser=TOKENISER)
     x = vectors(vec, train.texts[:4000])
     model = build_model(vec.spec.size, 16, 0.2, 0.2)
     model.compile(keras.optimizers.Adam(3e-3), "categorical_crossentropy")
@@ -78,6 +110,7 @@ def test_small_text_model_trains_quantizes_and_runs_through_edge(tmp_path):
     (tmp_path / "export" / VOCABULARY_FILE).write_bytes((tmp_path / VOCABULARY_FILE).read_bytes())
     sidecar = json.loads(Path(str(paths["tflite-int8"]) + ".json").read_text())
     assert sidecar["task"] == "text" and sidecar["preprocess"]["vocabulary_sha256"] == vec.spec.vocabulary_sha256
+    assert sidecar["preprocess"]["tokeniser"] == TOKENISER
     keras_pred = model.predict(x[:500], verbose=0).argmax(1)
     for target in ("tflite-int8", "onnx-int8"):
         clf = TextClassifier(paths[target], backend="onnxruntime" if target.startswith("onnx") else None)

@@ -8,7 +8,7 @@ import time
 
 from ..fuse import to_fused
 from ..paths import resolve_model
-from ..text.classify import TextClassifier, TextInputError, TextResult
+from ..text.classify import TextClassifier, TextInputError, TextResult, with_context
 from .base import Channel, Part, model_options
 
 logger = logging.getLogger(__name__)
@@ -30,6 +30,8 @@ class TextChannel(Channel):
         self.texts = 0
         self.rejected = 0
         self._last: tuple[float, Part] | None = None  # (arrival, monotonic seconds; its part)
+        self.context = text_cfg.context  # weight of the previous text (text.context)
+        self._previous: tuple[float, object] | None = None  # (monotonic seconds, its own probabilities)
 
     @classmethod
     def source(cls, cfg) -> str | None:
@@ -63,6 +65,12 @@ class TextChannel(Channel):
             return Part({"text": {"emotion": None, "reason": str(e)}})
         finally:
             timing["text_classify"] = (time.perf_counter() - t) * 1e3
+        if self.context and res.probs is not None:
+            now = time.monotonic()
+            prev = self._previous
+            fresh = prev is not None and now - prev[0] <= self.max_age_s  # older: another conversation
+            self._previous = (now, res.probs)
+            res = with_context(res, prev[1] if fresh else None, self.context)
         return self.part(res)
 
     # -- the live loop ----------------------------------------------------------------------

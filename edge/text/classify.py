@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,7 @@ class TextResult(LabelledProbs):
     tokens: int = 0  # tokens read (after truncation)
     truncated: bool = False  # the text was longer than the model reads; only its start was classified
     language_supported: bool = True
+    context: bool = False  # the previous text of the conversation was mixed in (text.context)
 
     def to_dict(self) -> dict:
         d: dict = {"emotion": self.emotion}
@@ -64,8 +66,17 @@ class TextResult(LabelledProbs):
         else:
             d["confidence"] = round(self.confidence, 4)
             d["probs"] = {l: round(float(p), 4) for l, p in zip(self.labels, self.probs)}
-        d.update(tokens=self.tokens, truncated=self.truncated, language_supported=self.language_supported)
+        d.update(tokens=self.tokens, truncated=self.truncated, language_supported=self.language_supported,
+                 context=self.context)
         return d
+
+
+def with_context(res: TextResult, previous: np.ndarray | None, weight: float) -> TextResult:
+    """The conversation's previous text informs this one: its probabilities mixed in with `weight` (text.context);
+    unchanged when there is no weight, no previous text or no emotion for this one."""
+    if weight <= 0 or previous is None or res.probs is None:
+        return res
+    return dataclasses.replace(res, probs=(1.0 - weight) * res.probs + weight * previous, context=True)
 
 
 class TextClassifier:
@@ -91,14 +102,14 @@ class TextClassifier:
         text = text.lstrip()
         cut = truncated or len(text.rstrip()) > self.max_chars
         text = check(text[:self.max_chars])  # cut first: every step below walks the characters
-        toks = tokens(text)
+        words = tokens(text)  # as written: for the language check
+        toks = self.vectoriser.tokens(text)  # as the model reads them (v2: contractions expanded ...)
         cut = cut or len(toks) > self.spec.max_tokens
         toks = toks[:self.spec.max_tokens]
         base = dict(labels=self.labels, tokens=len(toks), truncated=cut)
-        words = [t for t in toks if t[0].isalpha()]
-        if not words:
+        if not any(t[0].isalpha() for t in toks):
             return TextResult(None, "no words", **base)
-        english, looks_like = is_english(text, toks)
+        english, looks_like = is_english(text, words[:self.spec.max_tokens])
         if not english:
             return TextResult(None, f"language not supported ({looks_like}; the text model reads English only)",
                               language_supported=False, **base)
