@@ -48,13 +48,30 @@ def test_corpora_map_onto_the_voice_labels(data):
 
 
 def test_folds_hold_out_whole_speakers():
-    utts, _ = load_corpora(DATASETS / "emodb", DATASETS / "ravdess")
+    utts, _ = load_corpora(DATASETS / "emodb", DATASETS / "ravdess", nemo=DATASETS / "nemo")
     fs = folds(utts)
-    assert len(fs) == 13 and sum(len(te) for _, te in fs) == len(utts)
+    assert len(fs) == 5 and sum(len(te) for _, te in fs) == len(utts)
+    assert len(set(np.concatenate([te for _, te in fs]))) == len(utts)  # every file held out exactly once
     for name, te in fs:
         held = {utts[i].speaker for i in te}
-        assert len(held) == (4 if name.startswith("ravdess") else 1)
-        assert sum(int(s[1:]) % 2 for s in held if s.startswith("r")) in (0, 2)  # RAVDESS: two men, two women
+        by = {c: {utts[i].speaker for i in te if utts[i].corpus == c} for c in ("ravdess", "emodb", "nemo")}
+        assert len(by["ravdess"]) == 4 and len(by["emodb"]) in (1, 2) and len(by["nemo"]) in (1, 2), name
+        assert sum(int(s[1:]) % 2 for s in by["ravdess"]) == 2  # RAVDESS: two men, two women
+        trained = {u.speaker for u in utts} - held
+        assert not trained & held
+    per_corpus = folds(utts, per_corpus=True)  # v2's protocol: 5 RAVDESS folds, one per Emo-DB and nEMO speaker
+    assert len(per_corpus) == 5 + 8 + 7 and sum(len(te) for _, te in per_corpus) == len(utts)
+
+
+def test_nemo_maps_onto_the_voice_labels():
+    utts, y = load_corpora(DATASETS / "emodb", DATASETS / "ravdess", nemo=DATASETS / "nemo")
+    nemo = [(u, k) for u, k in zip(utts, y) if u.corpus == "nemo"]
+    assert len(nemo) == 3403 and len({u.speaker for u, _ in nemo}) == 7
+    assert {u.label for u, _ in nemo} == {"angry", "fear", "happy", "sad", "neutral", "surprise"}
+    for u, k in nemo:  # surprised is not a voice label: not trained on, like RAVDESS's
+        assert (k == -1) if u.label == "surprise" else VOICE_LABELS[k] == u.label
+    x = load_audio(nemo[0][0].path, 16000)  # Opus through soundfile
+    assert x.dtype == np.float32 and 0.5 * 16000 < len(x) < 10 * 16000 and np.abs(x).max() > 0.01
 
 
 def test_feature_cache_extracts_once_and_augments_deterministically(tmp_path, data):
