@@ -122,3 +122,35 @@ def test_train_quantize_and_run_through_edge(tmp_path, data, feats, monkeypatch,
     scored = corpus_scores(utts, float_pred, VOICE_LABELS)
     assert scored["emodb"]["n"] == sum(1 for u in utts if u.corpus == "emodb")
     assert len(scored["ravdess"]["confusion"][0]) == len(VOICE_LABELS) + 1  # last column: no answer
+
+
+def test_a_model_with_the_speech_embedding_runs_through_edge(tmp_path, data, feats, monkeypatch):
+    """--front both: functionals and pooled embeddings side by side; the device rebuilds both from the description."""
+    from convert.voice_embed import MODELS, SHARED_NAMES, embedder
+
+    if not MODELS.is_dir():
+        pytest.skip("../shared/models/speech-embedding not here")
+    monkeypatch.setattr("convert.train_audio.WINDOW_S", WINDOW_S)
+    monkeypatch.setattr("convert.train_audio.HOP_S", HOP_S)
+    utts, y = data
+    audio = [load_audio(u.path, 16000) for u in utts]
+    se = embedder()
+    both = [[np.concatenate([f, se.windows(x, WINDOW_S, HOP_S, 40.0, level_db=-26.0)], axis=1)
+             for f, x in zip(feats[0], audio)]]
+    corpus = np.array([u.corpus for u in utts])
+    prior, model, rows = fit(both, y, corpus, np.arange(len(utts)), Recipe(hidden=0))  # softmax layer: seconds
+    assert rows.shape[1] == 1097 + 192
+    args = argparse.Namespace(labels=VOICE_LABELS, mapping=label_map([])[0], float_only=False, front="both")
+    fm = FoldModels(prior, model, rows, utts, tmp_path, args)
+    for stem, shared in SHARED_NAMES.items():  # the embedding files sit beside the voice model, as in edge/models
+        for ext in ("tflite", "onnx"):
+            (tmp_path / f"{stem}.{ext}").symlink_to(MODELS / f"{shared}.{ext}")
+    preds = {}
+    for name, backend in (("voice_int8.tflite", None), ("voice_int8.onnx", "onnxruntime")):
+        clf = VoiceClassifier(tmp_path / name, backend=backend)
+        assert clf.embedding is not None and clf.functionals
+        np.testing.assert_allclose(clf.window_features(audio[0]), both[0][0], atol=1e-3)  # same features as training
+        preds[name] = [clf.classify(x, 16000).emotion for x in audio[:20]]
+    fold = [VOICE_LABELS[int(np.argmax(fm.predict("tflite-int8", prior.apply(f))))] for f in both[0][:20]]
+    assert preds["voice_int8.tflite"] == fold  # classify() = the fold evaluation's path
+    assert np.mean([a == b for a, b in zip(*preds.values())]) >= 0.8
