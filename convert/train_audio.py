@@ -173,6 +173,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--l2", type=float, default=Recipe.l2, help="--hidden 0 only: L2 on the softmax weights per clean "
                    "training row")
     p.add_argument("--seed", type=int, default=0, help="seed of the augmentations, of the MLP and of the test noise")
+    p.add_argument("--mlp-seed", type=int, default=None, help="seed of the MLPs alone (default --seed): a second "
+                   "seed over the same cached augmented copies")
     p.add_argument("--orders", type=int, default=5, help="random utterance orders per held-out speaker for the "
                    "running-normalisation figure")
     p.add_argument("--map", action="append", default=[], metavar="EMOTION=LABEL",
@@ -210,7 +212,8 @@ def front_cache(args: argparse.Namespace) -> FrontCache:
 
 def recipe(args: argparse.Namespace) -> Recipe:
     """The classifier recipe the command line asks for."""
-    return Recipe(hidden=args.hidden, l2=args.l2, epochs=args.epochs, members=args.members, seed=args.seed)
+    seed = args.seed if getattr(args, "mlp_seed", None) is None else args.mlp_seed
+    return Recipe(hidden=args.hidden, l2=args.l2, epochs=args.epochs, members=args.members, seed=seed)
 
 
 def run(args: argparse.Namespace) -> int:
