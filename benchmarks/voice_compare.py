@@ -50,7 +50,8 @@ def main() -> int:
     a = p.parse_args()
     model = a.model or ("tflite-int8" if all("tflite-int8" in json.loads(c.read_text())["conditions"]["clean"]
                                              for c in a.cv) else "float")
-    text = f"Model: {model}; command: `python benchmarks/voice_compare.py {' '.join(sys.argv[1:])}`\n\n" + table(a.cv, model)
+    command = "python benchmarks/voice_compare.py " + " ".join(sys.argv[1:])
+    text = f"Model: {model}; command: `{command}`\n\n" + table(a.cv, model)
     print(text)
     if a.out:
         a.out.write_text(text)

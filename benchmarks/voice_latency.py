@@ -74,7 +74,8 @@ def main() -> int:
         print(f"{name}: p50 {s['p50_ms']:.3f} ms, p90 {s['p90_ms']:.3f} ms, p99 {s['p99_ms']:.3f} ms (n={s['n']}); "
               f"thread CPU p50 {cpu['p50_ms']:.3f} ms")
     report = {"command": "python benchmarks/voice_latency.py " + " ".join(sys.argv[1:]), "model": str(args.model),
-              "core": args.core, "threads": 1, "budget_ms_per_s": args.budget_ms, "speech_s": args.speech_s, "rows": rows, "loadavg_1min": load,
+              "core": args.core, "threads": 1, "budget_ms_per_s": args.budget_ms, "speech_s": args.speech_s,
+              "rows": rows, "loadavg_1min": load,
               "system": system_info()}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
@@ -84,7 +85,8 @@ def main() -> int:
              isa_line(report["system"]), "",
              f"1-minute load average at the start: {load:.2f} on {os.cpu_count()} cores. Wall-clock percentiles "
              "include time the thread waited for a core; thread CPU time (measured in a second pass) does not.", "",
-             "| case | p50 ms | p90 ms | p99 ms | n | thread CPU p50 ms | thread CPU p99 ms | thread CPU p50 ms per s |",
+             "| case | p50 ms | p90 ms | p99 ms | n | thread CPU p50 ms | thread CPU p99 ms "
+             "| thread CPU p50 ms per s |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     lines += [f"| {r['case']} | {r['p50_ms']:.3f} | {r['p90_ms']:.3f} | {r['p99_ms']:.3f} | {r['n']} | "
               f"{r['cpu_p50_ms']:.3f} | {r['cpu_p99_ms']:.3f} | {r['cpu_p50_ms_per_s']:.3f} |" for r in rows]

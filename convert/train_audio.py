@@ -2,9 +2,11 @@
 then trained on all.
 
 Protocol (voice_eval.py): 5 folds, each holding out whole speakers of every corpus at once (4 RAVDESS actors,
-1-2 Emo-DB speakers, 1-2 nEMO actors); the rest of the training corpora trains. Each fold is quantized to int8 TFLite and ONNX and run through edge/ on every held-out file: cold
-start (each file alone, as `edge-emotion infer`), the device's running normalisation, and the level
-and noise conditions of voice_data.CONDITIONS. Features are edge/audio/features.py's, cached on disk.
+1-2 Emo-DB speakers, 1-2 nEMO actors); the rest of the training corpora trains. Each fold is quantized to
+int8 TFLite and ONNX and run through edge/ on every held-out file: cold start (each file alone, as
+`edge-emotion infer`), the device's running normalisation, and the level and noise conditions of
+voice_data.CONDITIONS. Features are edge/audio/features.py's (and, with --front, the speech embedding's of
+edge/audio/embedding.py), cached on disk.
 """
 
 from __future__ import annotations
@@ -74,7 +76,8 @@ def label_map(overrides: list[str]) -> tuple[dict[str, str | None], tuple[str, .
 
 
 def load_corpora(emodb: Path, ravdess: Path, mapping: dict[str, str | None] = VOICE_SOURCE_MAP,
-                 labels: tuple[str, ...] = VOICE_LABELS, nemo: Path | None = None) -> tuple[list[Utterance], np.ndarray]:
+                 labels: tuple[str, ...] = VOICE_LABELS,
+                 nemo: Path | None = None) -> tuple[list[Utterance], np.ndarray]:
     """Every utterance of the corpora and its model label index (-1: not trained on, e.g. RAVDESS calm)."""
     utts = load_emodb(emodb) + load_ravdess(ravdess) + (load_nemo(nemo) if nemo else [])
     y = np.array([labels.index(mapping[u.label]) if mapping.get(u.label) else -1 for u in utts])
@@ -153,12 +156,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ravdess", type=Path, default=DATASETS / "ravdess", help="RAVDESS folder (Actor_XX/*.flac)")
     p.add_argument("--nemo", type=Path, default=DATASETS / "nemo", help="nEMO folder (data.tsv, <speaker>/*.ogg)")
     p.add_argument("--train-corpora", default="emodb,ravdess,nemo",
-                   help="comma-separated corpora that train (all three are evaluated): e.g. emodb,ravdess for v2's data")
+                   help="comma-separated corpora that train (all three are evaluated); emodb,ravdess: v2's data")
     p.add_argument("--front", choices=("functionals", "embedding", "both"), default="functionals",
                    help="model input per window: the 1,097 functionals, the speech embedding's mean and std (192), "
                         "or both")
     p.add_argument("--per-corpus-folds", dest="per_corpus", action="store_true",
-                   help="v2's folds: RAVDESS 5 x 4 actors, then one fold per Emo-DB and per nEMO speaker (20 trainings)")
+                   help="v2's folds: RAVDESS 5 x 4 actors, one fold per Emo-DB and per nEMO speaker (20 trainings)")
     p.add_argument("--conditions", default="all", help="test conditions for the int8 figures: 'all' "
                    "(voice_data.CONDITIONS) or a comma-separated subset, e.g. clean")
     p.add_argument("--out", type=Path, default=Path("runs/voice"), help="folder for artifacts, fold models, report")

@@ -85,7 +85,8 @@ class FoldModels:
         from .train_audio import calibration, description
 
         self.model = model
-        desc = description(prior, utts_train, None, args.labels, args.mapping, front=getattr(args, "front", "functionals"))
+        desc = description(prior, utts_train, None, args.labels, args.mapping,
+                           front=getattr(args, "front", "functionals"))
         self.desc_norm = desc["preprocess"]["norm"]
         self.models = {}
         if not args.float_only:
@@ -161,7 +162,8 @@ def cross_validate(utts: list[Utterance], y: np.ndarray, feats: list[list[np.nda
     result: dict[str, Any] = {"labels": list(labels), "label_map": args.mapping, "folds": per_fold,
                               "front": getattr(args, "front", "functionals"), "train_corpora": train_corpora,
                               "protocol": "per-corpus" if getattr(args, "per_corpus", False) else "joint-5",
-                              "seed": args.seed, "augment": args.augment, "recipe": asdict(args.recipe), "orders": orders,
+                              "seed": args.seed, "augment": args.augment, "recipe": asdict(args.recipe),
+                              "orders": orders,
                               "gate": gate_params, "conditions": {}}
     for c in conditions:
         reasons = test[c][1]

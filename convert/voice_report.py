@@ -25,6 +25,13 @@ CONDITION_TEXT = {"clean": "as recorded", "gain-20dB": "scaled by -20 dB (16-bit
                   "pink-snr10": "pink (1/f) noise, 10 dB under the active speech level"}
 
 
+PROTOCOL_V2 = ("Protocol: RAVDESS actors 01-20 in 5 actor-disjoint folds of 4 (the other 16 actors and all of Emo-DB "
+               "train), Emo-DB leave-one-speaker-out (the other 7 speakers and all 20 RAVDESS actors train).")
+PROTOCOL_JOINT = ("Protocol: 5 folds, each holding out whole speakers of every corpus at once (RAVDESS actors k, k+5, "
+                  "k+10, k+15; 1-2 Emo-DB speakers; 1-2 nEMO actors; the fold names list them); the other speakers of "
+                  "the training corpora train.")
+
+
 def _pct(v: float) -> str:
     return f"{100 * v:.2f}"
 
@@ -53,11 +60,10 @@ def classifier_text(cv: dict[str, Any]) -> str:
 def cv_markdown(cv: dict[str, Any], command: str, machine: str) -> str:
     cond = cv["conditions"]
     clean = cond["clean"]
-    lines = ["# Voice model v2: speaker-independent evaluation through edge/", "",
+    lines = ["# Voice model: speaker-independent evaluation through edge/", "",
              f"Command: `{cv.get('command', 'edge-convert train-audio')}`; this report: `{command}`", "",
              f"Machine: {machine}", "",
-             "Protocol: RAVDESS actors 01-20 in 5 actor-disjoint folds of 4 (the other 16 actors and all of Emo-DB "
-             "train), Emo-DB leave-one-speaker-out (the other 7 speakers and all 20 RAVDESS actors train). Each fold "
+             (PROTOCOL_JOINT if cv.get("protocol") == "joint-5" else PROTOCOL_V2) + " Each fold "
              "is quantized to int8 TFLite and ONNX and run through `edge/` (gate, features, normalisation, model) on "
              "its held-out files. Cold start: each file judged alone against the training prior, as "
              "`edge-emotion infer` does. A file the gate turns away counts as wrong. "
@@ -104,7 +110,8 @@ def cv_markdown(cv: dict[str, Any], command: str, machine: str) -> str:
               "|---" * (len(cv["labels"]) + 2) + "|"]
     for label, counts in cv["other_labels"].items():
         lines.append(f"| {label} | " + " | ".join(str(v) for v in counts.values()) + " |")
-    lines += ["", "## Per fold (clean, UAR %: float / int8 TFLite / int8 ONNX)", "", "| fold | files | corpus | UAR % |",
+    lines += ["", "## Per fold (clean, UAR %: float / int8 TFLite / int8 ONNX)", "",
+              "| fold | files | corpus | UAR % |",
               "| --- | --- | --- | --- |"]
     for f in cv["folds"]:
         for corpus in f["float"]:  # the corpora this fold holds out (v2's folds hold out one corpus each)

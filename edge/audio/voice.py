@@ -93,7 +93,8 @@ class VoiceClassifier:
         normalised."""
         parts = []
         if self.functionals:
-            parts.append(utterance_windows(x, self.window_s, self.hop_s, self.trim_db, self.spec, level_db=self.level_db))
+            parts.append(utterance_windows(x, self.window_s, self.hop_s, self.trim_db, self.spec,
+                                           level_db=self.level_db))
         if self.embedding is not None:
             parts.append(self.embedding.windows(x, self.window_s, self.hop_s, self.trim_db, self.spec, self.level_db))
         return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
