@@ -102,7 +102,8 @@ def fit(feats: list[list[np.ndarray]], y: np.ndarray, corpus: np.ndarray, idx: n
     x, yy, cc = training_rows(feats, y, corpus, idx)
     prior = Prior.of(x)
     z = prior.apply(x)
-    return prior, fit_model(z, yy, n_classes, balanced_weights(yy, cc), recipe, len(feats)), z
+    weights = balanced_weights(yy, cc, dict(recipe.corpus_shares))
+    return prior, fit_model(z, yy, n_classes, weights, recipe, len(feats)), z
 
 
 def calibration(rows: np.ndarray, n: int = CALIBRATION_ROWS) -> np.ndarray:
@@ -176,6 +177,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--l2", type=float, default=Recipe.l2, help="--hidden 0 only: L2 on the softmax weights per clean "
                    "training row")
     p.add_argument("--seed", type=int, default=0, help="seed of the augmentations, of the MLP and of the test noise")
+    p.add_argument("--corpus-weight", action="append", default=[], metavar="CORPUS=W",
+                   help="relative weight of a training corpus (default 1 each: every corpus weighs the same), "
+                        "e.g. ravdess=2")
     p.add_argument("--mlp-seed", type=int, default=None, help="seed of the MLPs alone (default --seed): a second "
                    "seed over the same cached augmented copies")
     p.add_argument("--orders", type=int, default=5, help="random utterance orders per held-out speaker for the "
@@ -216,7 +220,9 @@ def front_cache(args: argparse.Namespace) -> FrontCache:
 def recipe(args: argparse.Namespace) -> Recipe:
     """The classifier recipe the command line asks for."""
     seed = args.seed if getattr(args, "mlp_seed", None) is None else args.mlp_seed
-    return Recipe(hidden=args.hidden, l2=args.l2, epochs=args.epochs, members=args.members, seed=seed)
+    shares = tuple((c, float(w)) for c, _, w in (o.partition("=") for o in getattr(args, "corpus_weight", [])))
+    return Recipe(hidden=args.hidden, l2=args.l2, epochs=args.epochs, members=args.members, seed=seed,
+                  corpus_shares=shares)
 
 
 def run(args: argparse.Namespace) -> int:
