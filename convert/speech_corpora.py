@@ -1,6 +1,7 @@
-"""Speech-emotion corpora for training: Emo-DB (WAV, German) and RAVDESS (FLAC, English), one utterance list.
+"""Speech-emotion corpora for training: Emo-DB (WAV, German), RAVDESS (FLAC, English), nEMO (Opus, Polish).
 
-Each corpus keeps its own emotion names here (RAVDESS has calm and surprised, Emo-DB bored);
+Each corpus keeps its own emotions here (RAVDESS has calm and surprised, Emo-DB bored, nEMO surprised),
+under the shared names (nEMO's anger/happiness/sadness/surprised read as angry/happy/sad/surprise);
 `convert/train_audio.py` maps them onto the model's labels (VOICE_SOURCE_MAP in edge/labels.py).
 """
 
@@ -49,10 +50,41 @@ def load_ravdess(root: str | Path) -> list[Utterance]:
     return out
 
 
+# nEMO's data.tsv names -> the names the other corpora use (edge/labels.py VOICE_SOURCE_MAP maps them on).
+NEMO_EMOTIONS = {"anger": "angry", "fear": "fear", "happiness": "happy", "neutral": "neutral", "sadness": "sad",
+                 "surprised": "surprise"}
+
+
+def load_nemo(root: str | Path) -> list[Utterance]:
+    """nEMO utterances listed in data.tsv (file_id, emotion, ..., speaker_id), read from <speaker>/<name>.ogg;
+    speaker 'n' + the actor code (e.g. 'nEB0'), sorted by name; `text` holds the sentence."""
+    root = Path(root)
+    table = root / "data.tsv"
+    if not table.exists():
+        raise DatasetMissing(f"{root}: no data.tsv (nEMO layout: data.tsv and <speaker>/<file>.ogg)")
+    out = []
+    lines = table.read_text(encoding="utf-8").splitlines()
+    head = lines[0].split("\t")
+    col = {name: head.index(name) for name in ("file_id", "emotion", "raw_text", "speaker_id")}
+    for line in lines[1:]:
+        f = line.split("\t")
+        if len(f) < len(head):
+            continue
+        speaker, emotion = f[col["speaker_id"]].strip(), f[col["emotion"]].strip()
+        if emotion not in NEMO_EMOTIONS:
+            raise DatasetError(f"{table}: unknown nEMO emotion {emotion!r}")
+        p = root / speaker / (Path(f[col["file_id"]].strip()).stem + ".ogg")
+        if not p.exists():
+            raise DatasetMissing(f"{p}: listed in data.tsv but missing")
+        out.append(Utterance(p, "n" + speaker, NEMO_EMOTIONS[emotion], f[col["raw_text"]], corpus="nemo"))
+    return sorted(out, key=lambda u: u.path.name)
+
+
 def load_audio(path: str | Path, rate: int) -> np.ndarray:
-    """A WAV or FLAC file -> mono float32 at `rate` (FLAC through soundfile, a workstation-only package)."""
+    """A WAV, FLAC or Ogg/Opus file -> mono float32 at `rate` (FLAC and Opus through soundfile, a workstation-only
+    package; Opus needs libsndfile 1.1+)."""
     path = Path(path)
-    if path.suffix.lower() == ".flac":
+    if path.suffix.lower() in (".flac", ".ogg", ".opus"):
         import soundfile
 
         x, sr = soundfile.read(str(path), dtype="float32", always_2d=True)

@@ -109,7 +109,8 @@ class FeatureCache:
         path = None
         if self.folder is not None:
             version = f"v{AUGMENT_VERSION}" if variant.startswith("aug") else ""
-            path = self.folder / f"{self.key}_{variant}{version}_s{seed}{suffix}.npz"
+            # Clean audio draws no random numbers: one cache file serves every seed.
+            path = self.folder / f"{self.key}_{variant}{version}_s{0 if variant == 'clean' else seed}{suffix}.npz"
             if path.exists():
                 with np.load(path) as z:
                     have = {k: z[k] for k in z.files}

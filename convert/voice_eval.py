@@ -24,17 +24,31 @@ from .voice_model import predict
 logger = logging.getLogger(__name__)
 RAVDESS_SIX = ("neutral", "happy", "sad", "angry", "fear", "disgust")  # the classes RAVDESS shares with Emo-DB
 EMODB_SEVEN = ("angry", "bored", "disgust", "fear", "happy", "sad", "neutral")
+NEMO_FIVE = ("angry", "fear", "happy", "sad", "neutral")  # nEMO's classes the voice has (surprised: not a voice label)
+CORPUS_CLASSES = {"ravdess": RAVDESS_SIX, "emodb": EMODB_SEVEN, "nemo": NEMO_FIVE}
+N_FOLDS = 5
 NO_ANSWER = -1  # a file the gate turned away
 MODELS = ("float", "tflite-int8", "onnx-int8")
 
 
-def folds(utts: list[Utterance]) -> list[tuple[str, np.ndarray]]:
-    """RAVDESS: 5 folds of 4 actors (actors k, k+5, k+10, k+15: two male, two female); Emo-DB: one per speaker."""
+def folds(utts: list[Utterance], per_corpus: bool = False) -> list[tuple[str, np.ndarray]]:
+    """5 folds, each holding out whole speakers of every corpus: RAVDESS actors k, k+5, k+10, k+15 (two male, two
+    female), and the k-th, (k+5)-th ... speaker of Emo-DB (8: 2,2,2,1,1) and of nEMO (7: 2,2,1,1,1) in sorted order.
+
+    One training per fold tests all three corpora (5 trainings instead of 5 + 8 + 7: what 2 shared cores allow).
+    `per_corpus`: v2's protocol, RAVDESS's 5 folds and one fold per Emo-DB speaker (every other file trains).
+    """
     spk = np.array([u.speaker for u in utts])
-    actors = sorted({u.speaker for u in utts if u.corpus == "ravdess"})
-    out = [(f"ravdess-{'-'.join(a[1:] for a in actors[k::5])}", np.flatnonzero(np.isin(spk, actors[k::5])))
-           for k in range(5)]
-    out += [(f"emodb-{s}", np.flatnonzero(spk == s)) for s in sorted({u.speaker for u in utts if u.corpus == "emodb"})]
+    by_corpus = {c: sorted({u.speaker for u in utts if u.corpus == c}) for c in ("ravdess", "emodb", "nemo")}
+    if per_corpus:
+        actors = by_corpus["ravdess"]
+        out = [(f"ravdess-{'-'.join(a[1:] for a in actors[k::5])}", np.flatnonzero(np.isin(spk, actors[k::5])))
+               for k in range(5)]
+        return out + [(f"{c}-{s}", np.flatnonzero(spk == s)) for c in ("emodb", "nemo") for s in by_corpus[c]]
+    out = []
+    for k in range(N_FOLDS):
+        held = [s for c in ("ravdess", "emodb", "nemo") for s in by_corpus[c][k::N_FOLDS]]
+        out.append((f"fold{k}-" + "-".join(held), np.flatnonzero(np.isin(spk, held))))
     return out
 
 
@@ -45,15 +59,18 @@ def scores(truth: list[str], pred: np.ndarray, classes: tuple[str, ...], labels:
     np.add.at(cm, (t, np.where(pred == NO_ANSWER, len(labels), pred)), 1)
     recall = {c: float(cm[i, labels.index(c)] / max(1, cm[i].sum())) for i, c in enumerate(classes)}
     hits = sum(cm[i, labels.index(c)] for i, c in enumerate(classes))
+    # How much more often an answer is neutral than the truth is (issue 25: at most 2).
+    neutral = (float(cm[:, labels.index("neutral")].sum() / max(1, cm[classes.index("neutral")].sum()))
+               if "neutral" in classes and "neutral" in labels else None)
     return {"n": int(cm.sum()), "uar": float(np.mean(list(recall.values()))), "wa": float(hits / max(1, cm.sum())),
             "recall": recall, "labels": list(labels) + ["no answer"], "confusion": cm.tolist(),
-            "no_answer": int(cm[:, -1].sum())}
+            "no_answer": int(cm[:, -1].sum()), "neutral_ratio": neutral}
 
 
 def corpus_scores(utts: list[Utterance], pred: np.ndarray, labels: tuple[str, ...]) -> dict[str, Any]:
-    """RAVDESS six-class and Emo-DB seven-class scores of one prediction per file (NO_ANSWER: none)."""
+    """RAVDESS six-class, Emo-DB seven-class and nEMO five-class scores of one prediction per file (NO_ANSWER: none)."""
     out = {}
-    for corpus, classes in (("ravdess", RAVDESS_SIX), ("emodb", EMODB_SEVEN)):
+    for corpus, classes in CORPUS_CLASSES.items():
         idx = [i for i, u in enumerate(utts) if u.corpus == corpus and u.label in classes]
         if idx:
             out[corpus] = scores([utts[i].label for i in idx], pred[idx], classes, labels)
@@ -68,7 +85,8 @@ class FoldModels:
         from .train_audio import calibration, description
 
         self.model = model
-        desc = description(prior, utts_train, None, args.labels, args.mapping)
+        desc = description(prior, utts_train, None, args.labels, args.mapping,
+                           front=getattr(args, "front", "functionals"))
         self.desc_norm = desc["preprocess"]["norm"]
         self.models = {}
         if not args.float_only:
@@ -111,7 +129,9 @@ def cross_validate(utts: list[Utterance], y: np.ndarray, feats: list[list[np.nda
     corpus = np.array([u.corpus for u in utts])
     speakers = np.array([u.speaker for u in utts])
     gate_params = asdict(GateSettings())
-    conditions = ["clean"] if args.float_only else list(CONDITIONS)
+    wanted = getattr(args, "conditions", "all")
+    conditions = ["clean"] if args.float_only else [c for c in CONDITIONS if wanted == "all" or c in wanted.split(",")]
+    train_corpora = getattr(args, "train_corpora", None)
     models = ("float",) if args.float_only else MODELS
     test = {c: (feats[0] if c == "clean" else cache.features(utts, c, args.seed),
                 cache.gate(utts, c, args.seed, gate_reason, gate_params)) for c in conditions}
@@ -119,10 +139,11 @@ def cross_validate(utts: list[Utterance], y: np.ndarray, feats: list[list[np.nda
     orders = 0 if args.float_only else args.orders
     running = [np.full(len(utts), NO_ANSWER) for _ in range(orders)]
     per_fold = []
-    for name, te in folds(utts):
+    for name, te in folds(utts, getattr(args, "per_corpus", False)):
         tr = np.setdiff1d(np.arange(len(utts)), te)
-        prior, model, rows = fit(feats, y, corpus, tr, args.recipe, len(labels))
-        fm = FoldModels(prior, model, rows, [utts[i] for i in tr], args.out / "folds" / name, args)
+        prior, model, rows = fit(feats, y, corpus, tr, args.recipe, len(labels), train_corpora)
+        trained = [utts[i] for i in tr if train_corpora is None or utts[i].corpus in train_corpora]
+        fm = FoldModels(prior, model, rows, trained, args.out / "folds" / name, args)
         norm = fm.norm()  # cold start: never updated, every file judged against the prior alone
         for c, (f, reasons) in test.items():
             for i in te:
@@ -139,7 +160,10 @@ def cross_validate(utts: list[Utterance], y: np.ndarray, feats: list[list[np.nda
         per_fold.append(row)
         logger.info("%s: %s", name, {m: {k: round(v["uar"], 4) for k, v in row[m].items()} for m in models})
     result: dict[str, Any] = {"labels": list(labels), "label_map": args.mapping, "folds": per_fold,
-                              "seed": args.seed, "augment": args.augment, "recipe": asdict(args.recipe), "orders": orders,
+                              "front": getattr(args, "front", "functionals"), "train_corpora": train_corpora,
+                              "protocol": "per-corpus" if getattr(args, "per_corpus", False) else "joint-5",
+                              "seed": args.seed, "augment": args.augment, "recipe": asdict(args.recipe),
+                              "orders": orders,
                               "gate": gate_params, "conditions": {}}
     for c in conditions:
         reasons = test[c][1]
@@ -150,8 +174,7 @@ def cross_validate(utts: list[Utterance], y: np.ndarray, feats: list[list[np.nda
     best = "float" if args.float_only else "tflite-int8"
     result["other_labels"] = other_labels(utts, pred["clean", best], labels)
     clean = result["conditions"]["clean"][best]
-    result["summary"] = {f"ravdess_uar_cold_{best}": clean["ravdess"]["uar"],
-                         f"emodb_uar_cold_{best}": clean["emodb"]["uar"]}
+    result["summary"] = {f"{k}_uar_cold_{best}": clean[k]["uar"] for k in clean}
     if orders:
         runs = [corpus_scores(utts, p, labels) for p in running]
         result["running"] = {k: {"uar": float(np.mean([r[k]["uar"] for r in runs])),
@@ -159,17 +182,19 @@ def cross_validate(utts: list[Utterance], y: np.ndarray, feats: list[list[np.nda
                                  "uar_max": float(max(r[k]["uar"] for r in runs)),
                                  "recall": {c: float(np.mean([r[k]["recall"][c] for r in runs]))
                                             for c in runs[0][k]["recall"]}} for k in runs[0]}
-        result["summary"].update(ravdess_uar_running_int8=result["running"]["ravdess"]["uar"],
-                                 emodb_uar_running_int8=result["running"]["emodb"]["uar"])
+        result["summary"].update({f"{k}_uar_running_int8": result["running"][k]["uar"] for k in result["running"]})
     return result
 
 
 def other_labels(utts: list[Utterance], pred: np.ndarray, labels: tuple[str, ...]) -> dict[str, dict[str, int]]:
-    """What the model answers on the RAVDESS files outside the six shared classes (calm, surprised)."""
+    """What the model answers on the files outside each corpus's scored classes (RAVDESS calm and surprised, nEMO
+    surprised), keyed 'calm', 'surprise' (RAVDESS) and 'nemo surprise'."""
     out = {}
     names = list(labels) + ["no answer"]
-    for label in sorted({u.label for u in utts if u.corpus == "ravdess"} - set(RAVDESS_SIX)):
-        idx = [i for i, u in enumerate(utts) if u.label == label]
-        p = np.where(pred[idx] == NO_ANSWER, len(labels), pred[idx])
-        out[label] = {names[k]: int((p == k).sum()) for k in range(len(names))}
+    for corpus, classes in CORPUS_CLASSES.items():
+        for label in sorted({u.label for u in utts if u.corpus == corpus} - set(classes)):
+            idx = [i for i, u in enumerate(utts) if u.label == label and u.corpus == corpus]
+            p = np.where(pred[idx] == NO_ANSWER, len(labels), pred[idx])
+            out[label if corpus == "ravdess" else f"{corpus} {label}"] = {names[k]: int((p == k).sum())
+                                                                          for k in range(len(names))}
     return out

@@ -33,20 +33,22 @@ class Prior:
         return np.clip((x - self.mean) / self.std, -NORM_CLIP, NORM_CLIP).astype(np.float32)
 
 
-def balanced_weights(y: np.ndarray, corpus: np.ndarray) -> np.ndarray:
-    """Row weights: each corpus half the total, each class an equal share of its corpus; mean weight 1.
+def balanced_weights(y: np.ndarray, corpus: np.ndarray, shares: dict[str, float] | None = None) -> np.ndarray:
+    """Row weights: each corpus an equal part of the total (or `shares`, relative), each class an equal share of
+    its corpus; mean weight 1.
 
     Emo-DB (428 files) and RAVDESS (840 here) then pull equally, and RAVDESS's 4 neutral files per actor
     count as much as its 8 angry ones.
     """
     w = np.zeros(len(y))
     corpora = np.unique(corpus)
+    shares = shares or {}
     for c in corpora:
         in_c = corpus == c
         classes = np.unique(y[in_c])
         for k in classes:
             m = in_c & (y == k)
-            w[m] = 1.0 / (m.sum() * len(classes) * len(corpora))
+            w[m] = shares.get(str(c), 1.0) / (m.sum() * len(classes) * len(corpora))
     return w * len(w) / w.sum()
 
 
@@ -89,6 +91,7 @@ class Recipe:
     weight_decay: float = 1e-4  # Keras L2 on both kernels
     members: int = 3  # MLPs trained with seeds seed, seed+1, ...; the model averages their probabilities
     seed: int = 0
+    corpus_shares: tuple[tuple[str, float], ...] = ()  # relative weight of each corpus (default: equal)
 
 
 def fit_mlp(x: np.ndarray, y: np.ndarray, n_classes: int, weights: np.ndarray, recipe: Recipe) -> Any:

@@ -25,6 +25,13 @@ CONDITION_TEXT = {"clean": "as recorded", "gain-20dB": "scaled by -20 dB (16-bit
                   "pink-snr10": "pink (1/f) noise, 10 dB under the active speech level"}
 
 
+PROTOCOL_V2 = ("Protocol: RAVDESS actors 01-20 in 5 actor-disjoint folds of 4 (the other 16 actors and all of Emo-DB "
+               "train), Emo-DB leave-one-speaker-out (the other 7 speakers and all 20 RAVDESS actors train).")
+PROTOCOL_JOINT = ("Protocol: 5 folds, each holding out whole speakers of every corpus at once (RAVDESS actors k, k+5, "
+                  "k+10, k+15; 1-2 Emo-DB speakers; 1-2 nEMO actors; the fold names list them); the other speakers of "
+                  "the training corpora train.")
+
+
 def _pct(v: float) -> str:
     return f"{100 * v:.2f}"
 
@@ -53,11 +60,10 @@ def classifier_text(cv: dict[str, Any]) -> str:
 def cv_markdown(cv: dict[str, Any], command: str, machine: str) -> str:
     cond = cv["conditions"]
     clean = cond["clean"]
-    lines = ["# Voice model v2: speaker-independent evaluation through edge/", "",
+    lines = ["# Voice model: speaker-independent evaluation through edge/", "",
              f"Command: `{cv.get('command', 'edge-convert train-audio')}`; this report: `{command}`", "",
              f"Machine: {machine}", "",
-             "Protocol: RAVDESS actors 01-20 in 5 actor-disjoint folds of 4 (the other 16 actors and all of Emo-DB "
-             "train), Emo-DB leave-one-speaker-out (the other 7 speakers and all 20 RAVDESS actors train). Each fold "
+             (PROTOCOL_JOINT if cv.get("protocol") == "joint-5" else PROTOCOL_V2) + " Each fold "
              "is quantized to int8 TFLite and ONNX and run through `edge/` (gate, features, normalisation, model) on "
              "its held-out files. Cold start: each file judged alone against the training prior, as "
              "`edge-emotion infer` does. A file the gate turns away counts as wrong. "
@@ -65,13 +71,15 @@ def cv_markdown(cv: dict[str, Any], command: str, machine: str) -> str:
              f"seed {cv['seed']}.", "",
              "## Headline (int8 TFLite, cold start, per file)", "",
              "| corpus | classes | UAR % | WA % | files | no answer |", "| --- | --- | --- | --- | --- | --- |"]
-    for corpus, classes in (("ravdess", "6 shared"), ("emodb", "7")):
+    for corpus, classes in (("ravdess", "6 shared"), ("emodb", "7"), ("nemo", "5 (surprised not scored)")):
+        if corpus not in clean["tflite-int8"]:
+            continue
         m = clean["tflite-int8"][corpus]
         lines.append(f"| {corpus} | {classes} | **{_pct(m['uar'])}** | {_pct(m['wa'])} | {m['n']} | {m['no_answer']} |")
     lines += ["", "Same files, other ways of running the fold models:", "",
               "| corpus | float (numpy) | int8 TFLite | int8 ONNX (this CPU) | int8 TFLite, running normalisation "
               f"(mean of {cv['orders']} orders, min-max) |", "| --- | --- | --- | --- | --- |"]
-    for corpus in ("ravdess", "emodb"):
+    for corpus in [c for c in ("ravdess", "emodb", "nemo") if c in clean["tflite-int8"]]:
         r = cv["running"][corpus]
         lines.append(f"| {corpus} | {_pct(clean['float'][corpus]['uar'])} | {_pct(clean['tflite-int8'][corpus]['uar'])} "
                      f"| {_pct(clean['onnx-int8'][corpus]['uar'])} | {_pct(r['uar'])} ({_pct(r['uar_min'])}-"
@@ -87,25 +95,28 @@ def cv_markdown(cv: dict[str, Any], command: str, machine: str) -> str:
     lines += ["", "Noise is generated (numpy, `convert/voice_data.py`), never downloaded; SNR is measured against the "
               "active speech level (mean power of the 10 ms blocks within 30 dB of the loudest).", "",
               "## Per-class recall % (int8 TFLite, cold start, clean)", ""]
-    for corpus in ("ravdess", "emodb"):
+    for corpus in [c for c in ("ravdess", "emodb", "nemo") if c in clean["tflite-int8"]]:
         rec = clean["tflite-int8"][corpus]["recall"]
         lines += [f"{corpus}: " + ", ".join(f"{k} {_pct(v)}" for k, v in rec.items()), ""]
     lines += ["Running normalisation, per class: " + "; ".join(
         f"{corpus}: " + ", ".join(f"{k} {_pct(v)}" for k, v in cv["running"][corpus]["recall"].items())
-        for corpus in ("ravdess", "emodb")), ""]
+        for corpus in cv["running"]), ""]
     lines += _confusion(clean["tflite-int8"]["ravdess"], "RAVDESS confusion")
     lines += _confusion(clean["tflite-int8"]["emodb"], "Emo-DB confusion")
-    lines += ["## RAVDESS files outside the six shared classes (int8 TFLite answers)", "",
-              "| RAVDESS emotion | " + " | ".join(cv["labels"] + ["no answer"]) + " |",
+    if "nemo" in clean["tflite-int8"]:
+        lines += _confusion(clean["tflite-int8"]["nemo"], "nEMO confusion")
+    lines += ["## Files outside each corpus's scored classes (int8 TFLite answers)", "",
+              "| emotion (RAVDESS unless named) | " + " | ".join(cv["labels"] + ["no answer"]) + " |",
               "|---" * (len(cv["labels"]) + 2) + "|"]
     for label, counts in cv["other_labels"].items():
         lines.append(f"| {label} | " + " | ".join(str(v) for v in counts.values()) + " |")
-    lines += ["", "## Per fold (clean, UAR %)", "", "| fold | files | float | int8 TFLite | int8 ONNX |",
-              "| --- | --- | --- | --- | --- |"]
+    lines += ["", "## Per fold (clean, UAR %: float / int8 TFLite / int8 ONNX)", "",
+              "| fold | files | corpus | UAR % |",
+              "| --- | --- | --- | --- |"]
     for f in cv["folds"]:
-        corpus = "ravdess" if f["fold"].startswith("ravdess") else "emodb"
-        lines.append(f"| {f['fold']} | {f['files']} | " + " | ".join(_pct(f[m][corpus]["uar"]) for m in
-                                                                   ("float", "tflite-int8", "onnx-int8")) + " |")
+        for corpus in f["float"]:  # the corpora this fold holds out (v2's folds hold out one corpus each)
+            lines.append(f"| {f['fold']} | {f['files']} | {corpus} | " + " / ".join(
+                _pct(f[m][corpus]["uar"]) for m in ("float", "tflite-int8", "onnx-int8")) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -48,13 +48,30 @@ def test_corpora_map_onto_the_voice_labels(data):
 
 
 def test_folds_hold_out_whole_speakers():
-    utts, _ = load_corpora(DATASETS / "emodb", DATASETS / "ravdess")
+    utts, _ = load_corpora(DATASETS / "emodb", DATASETS / "ravdess", nemo=DATASETS / "nemo")
     fs = folds(utts)
-    assert len(fs) == 13 and sum(len(te) for _, te in fs) == len(utts)
+    assert len(fs) == 5 and sum(len(te) for _, te in fs) == len(utts)
+    assert len(set(np.concatenate([te for _, te in fs]))) == len(utts)  # every file held out exactly once
     for name, te in fs:
         held = {utts[i].speaker for i in te}
-        assert len(held) == (4 if name.startswith("ravdess") else 1)
-        assert sum(int(s[1:]) % 2 for s in held if s.startswith("r")) in (0, 2)  # RAVDESS: two men, two women
+        by = {c: {utts[i].speaker for i in te if utts[i].corpus == c} for c in ("ravdess", "emodb", "nemo")}
+        assert len(by["ravdess"]) == 4 and len(by["emodb"]) in (1, 2) and len(by["nemo"]) in (1, 2), name
+        assert sum(int(s[1:]) % 2 for s in by["ravdess"]) == 2  # RAVDESS: two men, two women
+        trained = {u.speaker for u in utts} - held
+        assert not trained & held
+    per_corpus = folds(utts, per_corpus=True)  # v2's protocol: 5 RAVDESS folds, one per Emo-DB and nEMO speaker
+    assert len(per_corpus) == 5 + 8 + 7 and sum(len(te) for _, te in per_corpus) == len(utts)
+
+
+def test_nemo_maps_onto_the_voice_labels():
+    utts, y = load_corpora(DATASETS / "emodb", DATASETS / "ravdess", nemo=DATASETS / "nemo")
+    nemo = [(u, k) for u, k in zip(utts, y) if u.corpus == "nemo"]
+    assert len(nemo) == 3403 and len({u.speaker for u, _ in nemo}) == 7
+    assert {u.label for u, _ in nemo} == {"angry", "fear", "happy", "sad", "neutral", "surprise"}
+    for u, k in nemo:  # surprised is not a voice label: not trained on, like RAVDESS's
+        assert (k == -1) if u.label == "surprise" else VOICE_LABELS[k] == u.label
+    x = load_audio(nemo[0][0].path, 16000)  # Opus through soundfile
+    assert x.dtype == np.float32 and 0.5 * 16000 < len(x) < 10 * 16000 and np.abs(x).max() > 0.01
 
 
 def test_feature_cache_extracts_once_and_augments_deterministically(tmp_path, data):
@@ -105,3 +122,35 @@ def test_train_quantize_and_run_through_edge(tmp_path, data, feats, monkeypatch,
     scored = corpus_scores(utts, float_pred, VOICE_LABELS)
     assert scored["emodb"]["n"] == sum(1 for u in utts if u.corpus == "emodb")
     assert len(scored["ravdess"]["confusion"][0]) == len(VOICE_LABELS) + 1  # last column: no answer
+
+
+def test_a_model_with_the_speech_embedding_runs_through_edge(tmp_path, data, feats, monkeypatch):
+    """--front both: functionals and pooled embeddings side by side; the device rebuilds both from the description."""
+    from convert.voice_embed import MODELS, SHARED_NAMES, embedder
+
+    if not MODELS.is_dir():
+        pytest.skip("../shared/models/speech-embedding not here")
+    monkeypatch.setattr("convert.train_audio.WINDOW_S", WINDOW_S)
+    monkeypatch.setattr("convert.train_audio.HOP_S", HOP_S)
+    utts, y = data
+    audio = [load_audio(u.path, 16000) for u in utts]
+    se = embedder()
+    both = [[np.concatenate([f, se.windows(x, WINDOW_S, HOP_S, 40.0, level_db=-26.0)], axis=1)
+             for f, x in zip(feats[0], audio)]]
+    corpus = np.array([u.corpus for u in utts])
+    prior, model, rows = fit(both, y, corpus, np.arange(len(utts)), Recipe(hidden=0))  # softmax layer: seconds
+    assert rows.shape[1] == 1097 + 192
+    args = argparse.Namespace(labels=VOICE_LABELS, mapping=label_map([])[0], float_only=False, front="both")
+    fm = FoldModels(prior, model, rows, utts, tmp_path, args)
+    for stem, shared in SHARED_NAMES.items():  # the embedding files sit beside the voice model, as in edge/models
+        for ext in ("tflite", "onnx"):
+            (tmp_path / f"{stem}.{ext}").symlink_to(MODELS / f"{shared}.{ext}")
+    preds = {}
+    for name, backend in (("voice_int8.tflite", None), ("voice_int8.onnx", "onnxruntime")):
+        clf = VoiceClassifier(tmp_path / name, backend=backend)
+        assert clf.embedding is not None and clf.functionals
+        np.testing.assert_allclose(clf.window_features(audio[0]), both[0][0], atol=1e-3)  # same features as training
+        preds[name] = [clf.classify(x, 16000).emotion for x in audio[:20]]
+    fold = [VOICE_LABELS[int(np.argmax(fm.predict("tflite-int8", prior.apply(f))))] for f in both[0][:20]]
+    assert preds["voice_int8.tflite"] == fold  # classify() = the fold evaluation's path
+    assert np.mean([a == b for a, b in zip(*preds.values())]) >= 0.8

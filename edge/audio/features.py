@@ -192,12 +192,24 @@ def lld_names(spec: FeatureSpec = VOICE_FEATURES) -> list[str]:
 
 def trim(d: np.ndarray, f0: np.ndarray, voicing: np.ndarray, below_peak_db: float, spec: FeatureSpec = VOICE_FEATURES):
     """Drop leading and trailing frames more than `below_peak_db` under the loudest frame (pauses, zero padding)."""
-    e = d[:, spec.n_mels + 3 * spec.n_mfcc]  # energy_db column (see lld_names)
-    keep = np.flatnonzero(e >= e.max() - below_peak_db) if len(e) else e
-    if len(keep) == 0:
-        return d, f0, voicing
-    a, b = keep[0], keep[-1] + 1
+    a, b = trim_bounds(d[:, spec.n_mels + 3 * spec.n_mfcc], below_peak_db)  # energy_db column (see lld_names)
     return d[a:b], f0[a:b], voicing[a:b]
+
+
+def trim_bounds(energy_db: np.ndarray, below_peak_db: float) -> tuple[int, int]:
+    """First and one-past-last frame within `below_peak_db` of the loudest frame (all frames if none)."""
+    keep = np.flatnonzero(energy_db >= energy_db.max() - below_peak_db) if len(energy_db) else energy_db
+    if len(keep) == 0:
+        return 0, len(energy_db)
+    return int(keep[0]), int(keep[-1]) + 1
+
+
+def frame_energy_db(x: np.ndarray, spec: FeatureSpec = VOICE_FEATURES) -> np.ndarray:
+    """lld's energy column (the same arithmetic) without the rest of lld: what `trim` reads."""
+    X = np.fft.rfft(frame(x, spec) * _window(spec), axis=1)
+    power = (X.real ** 2 + X.imag ** 2).astype(np.float32)
+    w2 = float((_window(spec) ** 2).sum()) * spec.n_fft
+    return 10.0 * np.log10(np.maximum(power.sum(axis=1) / w2, spec.amin))
 
 
 def _slope(y: np.ndarray) -> np.ndarray:

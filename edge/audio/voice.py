@@ -56,9 +56,12 @@ class VoiceClassifier:
             raise ValueError(f"{path}: task is {d.task!r}, not a voice model")
         p = d.preprocess
         self.labels = d.labels
-        if p.get("feature_set") != FEATURE_SET:
+        # Front end: the functionals (feature_set), the speech embedding (embedding), or both side by side.
+        self.functionals = p.get("feature_set") is not None
+        if self.functionals and p.get("feature_set") != FEATURE_SET:
             raise ValueError(f"{path}: feature set {p.get('feature_set')!r} is not this runtime's {FEATURE_SET!r}; "
                              "use a voice model trained with this version of edge-emotion")
+        self.embedding = self._embedding(p.get("embedding"), self.model, threads, providers)
         self.spec = FeatureSpec.from_dict(p["features"])
         self.sample_rate = self.spec.sample_rate
         # The model saw functionals over at most `window_s` of speech; longer speech is windowed with `hop_s`.
@@ -72,9 +75,29 @@ class VoiceClassifier:
         self.adapt = adapt
         self.gate = gate
 
+    @staticmethod
+    def _embedding(desc: dict | None, model: Model, threads: int, providers):
+        """The speech embedding the description names, from the voice model's folder, on the voice model's backend."""
+        if not desc:
+            return None
+        from .embedding import EMBED_SET, EmbeddingSpec, SpeechEmbedding
+
+        if desc.get("set") != EMBED_SET:
+            raise ValueError(f"{model.path}: speech embedding {desc.get('set')!r} is not this runtime's {EMBED_SET!r}; "
+                             "use a voice model trained with this version of edge-emotion")
+        return SpeechEmbedding(model.path.parent, EmbeddingSpec.from_dict(desc), backend=model.backend.name,
+                               threads=threads)
+
     def window_features(self, x: np.ndarray) -> np.ndarray:
-        """Mono samples at the model rate -> (windows, features) functionals, not yet normalised."""
-        return utterance_windows(x, self.window_s, self.hop_s, self.trim_db, self.spec, level_db=self.level_db)
+        """Mono samples at the model rate -> (windows, features): functionals and/or pooled embeddings, not yet
+        normalised."""
+        parts = []
+        if self.functionals:
+            parts.append(utterance_windows(x, self.window_s, self.hop_s, self.trim_db, self.spec,
+                                           level_db=self.level_db))
+        if self.embedding is not None:
+            parts.append(self.embedding.windows(x, self.window_s, self.hop_s, self.trim_db, self.spec, self.level_db))
+        return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
 
     def predict_features(self, f: np.ndarray) -> np.ndarray:
         """(windows, features) of one utterance -> probabilities averaged over its windows.
