@@ -12,7 +12,8 @@ import sys
 # so `edge-convert --help` needs no TensorFlow.
 COMMANDS = {
     "train-face": ("convert.train_face", "train the face-expression model on FER2013"),
-    "train-audio": ("convert.train_audio", "train the voice model on Emo-DB + RAVDESS: speaker-held-out folds, then on all"),
+    "train-audio": ("convert.train_audio", "train the voice model on Emo-DB, RAVDESS and nEMO (--train-corpora): "
+                    "speaker-held-out folds, then on all"),
     "train-text": ("convert.train_text", "train the GoEmotions text model (Ekman grouping onto the face labels)"),
     "calibrate-face": ("convert.calibrate", "fit temperature and class-prior adjustment on PublicTest, fold them into the model"),
     "quantize": ("convert.quantize_cli", "Keras model -> TFLite/ONNX float32 and int8, with descriptions"),
