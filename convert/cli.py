@@ -11,10 +11,10 @@ import sys
 # subcommand -> (module, one-line help). Modules are imported only when their subcommand runs,
 # so `edge-convert --help` needs no TensorFlow.
 COMMANDS = {
-    "train-face": ("convert.train_face", "train the face-expression model on FER2013"),
+    "train-face": ("convert.train_face", "train the face-expression model on FER2013 (its FER+ votes with --ferplus)"),
     "train-audio": ("convert.train_audio", "train the voice model on Emo-DB, RAVDESS and nEMO (--train-corpora): "
                     "speaker-held-out folds, then on all"),
-    "train-text": ("convert.train_text", "train the GoEmotions text model (Ekman grouping onto the face labels)"),
+    "train-text": ("convert.train_text", "train the text model on GoEmotions (Ekman grouping onto the face labels) and MELD"),
     "calibrate-face": ("convert.calibrate", "fit temperature and class-prior adjustment on PublicTest, fold them into the model"),
     "quantize": ("convert.quantize_cli", "Keras model -> TFLite/ONNX float32 and int8, with descriptions"),
     "validate-voice": ("convert.voice_report", "voice model: LOSO report and shipped artifacts run through edge/"),
