@@ -103,14 +103,14 @@ class EdgeRunner:
     def __init__(self, face_model: str | None, detector: str) -> None:
         from edge.channels.face import FaceChannel
         from edge.config import Config
-        from edge.paths import FACE_MODEL, FACE_MODELS, model_path
+        from edge.paths import resolve_model
 
         cfg = Config()
         cfg.models.threads = 1
         cfg.detect.detector = detector
         if face_model:
             cfg.models.face = face_model
-        self.model_path = str(model_path(face_model or "", FACE_MODEL, FACE_MODELS))
+        self.model_path = str(resolve_model("face", face_model or ""))
         self.face = FaceChannel.from_config(cfg)
 
     def __call__(self, image: np.ndarray) -> str | None:
