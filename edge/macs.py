@@ -43,9 +43,13 @@ def tflite_macs(path: str | Path) -> int:
     """MACs of one invocation of a .tflite model, at the shapes the interpreter plans for a batch of one."""
     it = _plain_interpreter(Path(path))
     it.allocate_tensors()
-    shape = {d["index"]: [int(s) for s in d["shape"]] for d in it.get_tensor_details()}
+    ops = it._get_ops_details()  # the interpreter's own op list (name, input and output tensor indices)
+    # Only the shapes of the tensors the ops use, read one by one: tflite-runtime 2.13's get_tensor_details() reads
+    # every tensor's name and signature and crashes (SIGSEGV) on the scratch tensors of some graphs.
+    needed = {int(i) for op in ops for i in (*op["inputs"], *op["outputs"]) if int(i) >= 0}
+    shape = {i: [int(v) for v in _tensor_size(it, i)] for i in needed}
     total = 0
-    for op in it._get_ops_details():  # the interpreter's own op list (name, input and output tensor indices)
+    for op in ops:
         name, ins, out = op["op_name"], list(op["inputs"]), int(np.prod(shape[op["outputs"][0]]))
         if name == "CONV_2D":  # filter (O, kh, kw, I)
             total += out * int(np.prod(shape[ins[1]][1:]))
@@ -58,6 +62,13 @@ def tflite_macs(path: str | Path) -> int:
         elif name == "TRANSPOSE_CONV":  # filter (O, kh, kw, I): each input pixel scatters kh*kw*O products
             total += int(np.prod(shape[ins[2]])) * int(np.prod(shape[ins[1]][:3]))
     return int(total)
+
+
+def _tensor_size(it, index: int):
+    try:
+        return it._interpreter.TensorSize(index, 0)  # (tensor, subgraph): LiteRT and tflite-runtime 2.x
+    except TypeError:
+        return it._interpreter.TensorSize(index)
 
 
 def tflite_twin(path: str | Path) -> Path | None:
