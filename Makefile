@@ -57,7 +57,9 @@ test-slow: system-deps $(VENV)/.dev
 PY38 ?= $(shell ls -d $$HOME/.pyenv/versions/3.8.*/bin/python 2>/dev/null | tail -n 1 | grep . || \
           { p=$$(command -v python3.8) && $$p -c '' 2>/dev/null && echo $$p; })
 VENV38 ?= .venv38
-CROSSCHECK_TOL ?= 0.02
+# 0.03 since face v3 (2026-12-07): it outputs int8 logits (step 0.054) and the runtime applies the softmax, so one
+# logit step moves a probability by up to 0.25 x 0.054 = 0.013; two steps (measured: 0.0250 on one photo) stay inside.
+CROSSCHECK_TOL ?= 0.03
 # Every test but three long loops over FER2013 (110 of 357 s here under 3.8) whose code the rest already runs
 # on 3.8; they run in the main environment.
 PY38_TESTS ?= tests --deselect tests/test_bench_gate.py::test_face_gate_fails_below_its_floor_and_passes_above \
