@@ -30,11 +30,13 @@ def _threads(text: str) -> list[int]:
     return values
 
 
-def _fraction(text: str) -> float:
-    v = float(text)
-    if not 0.0 <= v <= 1.0:
-        raise argparse.ArgumentTypeError(f"--min-accuracy is a fraction in 0..1 (0.6 for 60 %), not {text}")
-    return v
+def _fraction(flag: str, example: str):
+    def parse(text: str) -> float:
+        v = float(text)
+        if not 0.0 <= v <= 1.0:
+            raise argparse.ArgumentTypeError(f"{flag} is a fraction in 0..1 ({example}), not {text}")
+        return v
+    return parse
 
 
 def _positive(flag: str):
@@ -47,13 +49,6 @@ def _positive(flag: str):
             raise argparse.ArgumentTypeError(f"{flag} takes a number above 0, not {text!r}")
         return v
     return parse
-
-
-def _drop(text: str) -> float:
-    v = float(text)
-    if not 0.0 <= v <= 1.0:
-        raise argparse.ArgumentTypeError(f"--max-accuracy-drop is a fraction in 0..1 (0.01 for one point), not {text}")
-    return v
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -76,7 +71,7 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--min-time", type=float, default=2.0, help="seconds of timed runs per case (default 2)")
     m.add_argument("--warmup", type=float, default=0.5, help="seconds of warm-up runs per case (default 0.5)")
     m.add_argument("--accuracy", type=Path, metavar="DATA", help="FER2013 CSV (face models, PrivateTest) or Emo-DB folder (voice models)")
-    m.add_argument("--min-accuracy", type=_fraction, metavar="X", help=f"exit {EXIT_BELOW_FLOOR} when any evaluated model scores below X")
+    m.add_argument("--min-accuracy", type=_fraction("--min-accuracy", "0.6 for 60 %"), metavar="X", help=f"exit {EXIT_BELOW_FLOOR} when any evaluated model scores below X")
     m.add_argument("--limit", type=int, help="evaluate only the first N samples of DATA (quick checks)")
     m.add_argument("--max-p50-ms", type=_positive("--max-p50-ms"), metavar="X",
                    help=f"exit {EXIT_TOO_SLOW} when any measured case's p50 is above X ms (a model that could not be "
@@ -101,7 +96,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--max-slowdown", type=_positive("--max-slowdown"), metavar="R",
                    help=f"exit {EXIT_TOO_SLOW} when a matched case's p50 is more than R times the old one (1.2: 20 %% "
                         "slower)")
-    c.add_argument("--max-accuracy-drop", type=_drop, metavar="P",
+    c.add_argument("--max-accuracy-drop", type=_fraction("--max-accuracy-drop", "0.01 for one point"), metavar="P",
                    help=f"exit {EXIT_BELOW_FLOOR} when a model's --accuracy score is more than P below the old one's "
                         "(a fraction: 0.01 is one point)")
 
