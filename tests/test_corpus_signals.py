@@ -4,6 +4,7 @@ stalls, fills up or is closed. Every stop within 2 s, no traceback.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -297,16 +298,11 @@ def _http_run(tmp_path, port: int) -> subprocess.Popen:
     return cr.spawn(["--config", str(cfg)])
 
 
-def _idle_clients(port: int, n: int) -> list:
+@contextlib.contextmanager
+def _silent_clients(tmp_path, n: int):
+    """`run` with the page on and, once it gives results, `n` clients that connect and say nothing; yields
+    (process, port); the clients are closed on the way out."""
     import socket
-
-    return [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(n)]
-
-
-def test_clients_that_connect_and_say_nothing_are_dropped_and_the_page_answers_again(tmp_path, corpus):
-    """Every slot held by a silent client: more get 503 at once, the silent ones go after 5 s, the page answers."""
-    import urllib.error
-    import urllib.request
 
     from mosquitto import free_port
 
@@ -315,8 +311,20 @@ def test_clients_that_connect_and_say_nothing_are_dropped_and_the_page_answers_a
     socks = []
     try:
         cr.wait_for_log(p, "first result")
-        socks = _idle_clients(port, 4)
+        socks = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(n)]
         time.sleep(0.5)
+        yield p, port
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_clients_that_connect_and_say_nothing_are_dropped_and_the_page_answers_again(tmp_path, corpus):
+    """Every slot held by a silent client: more get 503 at once, the silent ones go after 5 s, the page answers."""
+    import urllib.error
+    import urllib.request
+
+    with _silent_clients(tmp_path, 4) as (p, port):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)
             busy = None
@@ -329,26 +337,12 @@ def test_clients_that_connect_and_say_nothing_are_dropped_and_the_page_answers_a
             except (urllib.error.URLError, OSError):
                 time.sleep(0.5)
         code, elapsed, err = cr.stop(p)
-    finally:
-        for s in socks:
-            s.close()
     result = corpus(cr.outcome(code, elapsed, err, ok=(0,)), "signals", "http:silent-clients-hold-every-slot")
     assert result == "handled" and busy == 503 and answered, (busy, answered, code, elapsed, err[-2000:])
 
 
 def test_sigterm_with_silent_clients_connected_stops_in_time(tmp_path, corpus):
-    from mosquitto import free_port
-
-    port = free_port()
-    p = _http_run(tmp_path, port)
-    socks = []
-    try:
-        cr.wait_for_log(p, "first result")
-        socks = _idle_clients(port, 3)
-        time.sleep(0.5)
+    with _silent_clients(tmp_path, 3) as (p, _):
         code, elapsed, err = cr.stop(p)
-    finally:
-        for s in socks:
-            s.close()
     result = corpus(cr.outcome(code, elapsed, err, ok=(0,)), "signals", "http:sigterm-with-silent-clients")
     assert result == "handled", (code, elapsed, err[-2000:])
