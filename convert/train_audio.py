@@ -23,6 +23,7 @@ import numpy as np
 
 from edge.audio.features import FEATURE_SET, VOICE_FEATURES, feature_names, utterance_windows
 from edge.audio.gate import GateSettings, block_levels, decide, segment_floor
+from edge.audio.normalise import RunningNorm
 from edge.datasets import Utterance
 from edge.labels import VOICE_LABELS, VOICE_SOURCE_MAP
 
@@ -92,16 +93,48 @@ def training_rows(feats: list[list[np.ndarray]], y: np.ndarray, corpus: np.ndarr
     return x, np.repeat(y[rep], counts), np.repeat(corpus[rep], counts)
 
 
+def adapted_z(feats: list[list[np.ndarray]], idx: np.ndarray, speakers: np.ndarray, prior: Prior, share: float,
+              k_max: int, seed: int) -> np.ndarray:
+    """z-scores of training_rows(feats, ..., idx), row for row: each file copy, with probability `share`, as the
+    device's running normalisation (`audio.adapt`) would give it after k = 1..k_max files of its speaker (the
+    file itself last, as the device updates before it normalises; the others clean, drawn from the speaker's
+    training files), else by the prior alone (cold start). The model then meets both at run time."""
+    rng = np.random.default_rng(seed + 7919)  # apart from the MLP's and the augmentations' streams
+    means = {int(i): feats[0][i].mean(axis=0) for i in idx}
+    mates = {s: idx[speakers[idx] == s] for s in np.unique(speakers[idx])}
+    out = []
+    for f in feats:
+        for i in idx:
+            x = f[i]
+            if rng.random() >= share:
+                out.append(prior.apply(x))
+                continue
+            others = mates[speakers[i]][mates[speakers[i]] != i]
+            k = int(rng.integers(1, k_max + 1))
+            norm = RunningNorm(prior.mean, prior.std, PRIOR_COUNT, MAX_COUNT, NORM_CLIP)
+            for j in rng.choice(others, size=min(k - 1, len(others)), replace=False):
+                norm.update(means[int(j)])
+            norm.update(x.mean(axis=0))
+            out.append(norm.apply(x))
+    return np.concatenate(out)
+
+
 def fit(feats: list[list[np.ndarray]], y: np.ndarray, corpus: np.ndarray, idx: np.ndarray, recipe: Recipe = Recipe(),
-        n_classes: int = len(VOICE_LABELS), train_corpora: tuple[str, ...] | None = None):
+        n_classes: int = len(VOICE_LABELS), train_corpora: tuple[str, ...] | None = None,
+        speakers: np.ndarray | None = None):
     """Prior, Keras model and z-scored training rows of the recipe on utterances `idx` (labelled ones of
-    `train_corpora`, default all), every variant."""
+    `train_corpora`, default all), every variant. `recipe.adapt_share` needs `speakers` (one per utterance)."""
     idx = idx[y[idx] >= 0]
     if train_corpora is not None:
         idx = idx[np.isin(corpus[idx], train_corpora)]
     x, yy, cc = training_rows(feats, y, corpus, idx)
     prior = Prior.of(x)
-    z = prior.apply(x)
+    if recipe.adapt_share > 0:
+        if speakers is None:
+            raise ValueError("recipe.adapt_share needs the speaker of every utterance")
+        z = adapted_z(feats, idx, speakers, prior, recipe.adapt_share, recipe.adapt_max, recipe.seed)
+    else:
+        z = prior.apply(x)
     weights = balanced_weights(yy, cc, dict(recipe.corpus_shares))
     return prior, fit_model(z, yy, n_classes, weights, recipe, len(feats)), z
 
@@ -187,6 +220,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--map", action="append", default=[], metavar="EMOTION=LABEL",
                    help="train corpus emotion EMOTION as LABEL ('calm=neutral', 'surprise=surprise') or not at all "
                         "('calm='); default: edge/labels.py VOICE_SOURCE_MAP")
+    p.add_argument("--adapt-share", type=float, default=0.0,
+                   help="share of training file copies z-scored as `audio.adapt` would after 1..--adapt-max files "
+                        "of their speaker (the rest by the prior, as at cold start); 0: v2's training")
+    p.add_argument("--adapt-max", type=int, default=30, help="most files of a speaker heard in --adapt-share")
     p.add_argument("--float-only", action="store_true", help="cross-validate the float model on clean audio only "
                    "(no quantization, conditions or running normalisation): design comparisons")
     p.add_argument("--no-eval", dest="evaluate", action="store_false", help="skip the cross-validation")
@@ -222,7 +259,8 @@ def recipe(args: argparse.Namespace) -> Recipe:
     seed = args.seed if getattr(args, "mlp_seed", None) is None else args.mlp_seed
     shares = tuple((c, float(w)) for c, _, w in (o.partition("=") for o in getattr(args, "corpus_weight", [])))
     return Recipe(hidden=args.hidden, l2=args.l2, epochs=args.epochs, members=args.members, seed=seed,
-                  corpus_shares=shares)
+                  corpus_shares=shares, adapt_share=getattr(args, "adapt_share", 0.0),
+                  adapt_max=getattr(args, "adapt_max", 30))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -246,7 +284,7 @@ def run(args: argparse.Namespace) -> int:
         summary = result["summary"]
     if args.final:
         prior, model, rows = fit(feats, y, corpus, np.arange(len(utts)), args.recipe, len(args.labels),
-                                 args.train_corpora)
+                                 args.train_corpora, np.array([u.speaker for u in utts]))
         model.save(args.out / "voice.keras")
         trained = [u for u in utts if u.corpus in args.train_corpora]
         paths = export_all(model, calibration(rows), args.out, "voice",

@@ -141,7 +141,7 @@ def cross_validate(utts: list[Utterance], y: np.ndarray, feats: list[list[np.nda
     per_fold = []
     for name, te in folds(utts, getattr(args, "per_corpus", False)):
         tr = np.setdiff1d(np.arange(len(utts)), te)
-        prior, model, rows = fit(feats, y, corpus, tr, args.recipe, len(labels), train_corpora)
+        prior, model, rows = fit(feats, y, corpus, tr, args.recipe, len(labels), train_corpora, speakers)
         trained = [utts[i] for i in tr if train_corpora is None or utts[i].corpus in train_corpora]
         fm = FoldModels(prior, model, rows, trained, args.out / "folds" / name, args)
         norm = fm.norm()  # cold start: never updated, every file judged against the prior alone

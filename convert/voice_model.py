@@ -92,6 +92,10 @@ class Recipe:
     members: int = 3  # MLPs trained with seeds seed, seed+1, ...; the model averages their probabilities
     seed: int = 0
     corpus_shares: tuple[tuple[str, float], ...] = ()  # relative weight of each corpus (default: equal)
+    # Share of training file copies z-scored as `audio.adapt` would after 1..adapt_max files of their speaker
+    # (RunningNorm: the prior plus those files), the rest by the prior alone (cold start); 0: v2's training.
+    adapt_share: float = 0.0
+    adapt_max: int = 30
 
 
 def fit_mlp(x: np.ndarray, y: np.ndarray, n_classes: int, weights: np.ndarray, recipe: Recipe) -> Any:

@@ -154,3 +154,27 @@ def test_a_model_with_the_speech_embedding_runs_through_edge(tmp_path, data, fea
     fold = [VOICE_LABELS[int(np.argmax(fm.predict("tflite-int8", prior.apply(f))))] for f in both[0][:20]]
     assert preds["voice_int8.tflite"] == fold  # classify() = the fold evaluation's path
     assert np.mean([a == b for a, b in zip(*preds.values())]) >= 0.8
+
+
+def test_adapted_training_rows_are_what_the_running_normalisation_gives(data, feats):
+    """--adapt-share: a file copy z-scored as `audio.adapt` would (edge's RunningNorm after k of the speaker's
+    files, the file itself last); share 0 is the prior alone, row for row."""
+    from convert.train_audio import MAX_COUNT, PRIOR_COUNT, adapted_z
+    from convert.voice_model import NORM_CLIP, Prior
+    from edge.audio.normalise import RunningNorm
+
+    utts, y = data
+    idx = np.arange(len(utts))
+    speakers = np.array([u.speaker for u in utts])
+    x = np.concatenate(feats[0])
+    prior = Prior.of(x)
+    np.testing.assert_array_equal(adapted_z(feats, idx, speakers, prior, 0.0, 30, 0), prior.apply(x))
+    # k_max 1: every file normalised by the prior plus itself alone, exactly as the device after one file.
+    z = adapted_z(feats, idx, speakers, prior, 1.0, 1, 0)
+    first = RunningNorm(prior.mean, prior.std, PRIOR_COUNT, MAX_COUNT, NORM_CLIP)
+    first.update(feats[0][0].mean(axis=0))
+    np.testing.assert_allclose(z[:len(feats[0][0])], first.apply(feats[0][0]), atol=1e-6)
+    # More files of the voice move the rows away from the prior's z-scores, and they stay clipped like them.
+    z30 = adapted_z(feats, idx, speakers, prior, 1.0, 30, 0)
+    assert z30.shape == x.shape and np.abs(z30).max() <= NORM_CLIP
+    assert np.abs(z30 - prior.apply(x)).mean() > np.abs(z - prior.apply(x)).mean()
