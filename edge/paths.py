@@ -11,10 +11,11 @@ SAMPLE_DIR = PACKAGE_DIR / "sample"
 # Bundled models by task and name (`models.face = "face_large"`): each name is an int8 .tflite in edge/models/
 # with an .onnx twin, which `models.backend = "onnxruntime"` picks. The first name of each task is its default.
 # face: version 3 (57 M MACs per face, FER+ votes); face_v2: version 2 (25 M MACs); face_large: version 1 (436 M MACs,
-# in-graph mirror average).
+# in-graph mirror average). voice: version 3 (functionals + the speech embedding, whose two files
+# speech_embedding_mel.* and speech_embedding.* sit beside it; Emo-DB, RAVDESS, nEMO); voice_v2: version 2 (functionals).
 BUNDLED: dict[str, dict[str, str]] = {
     "face": {"face": "face_int8", "face_v2": "face_v2_int8", "face_large": "face_large_int8"},
-    "voice": {"voice": "voice_int8"},
+    "voice": {"voice": "voice_int8", "voice_v2": "voice_v2_int8"},
     "text": {"text": "text_int8"},
 }
 FACE_MODELS = BUNDLED["face"]

@@ -20,7 +20,7 @@ pytest.importorskip("tensorflow", reason="the convert extra is not installed: pi
 
 from edge.description import description_path  # noqa: E402
 from edge.labels import FACE_LABELS, VOICE_LABELS  # noqa: E402
-from edge.paths import FACE_MODEL, SAMPLE_AUDIO, SAMPLE_VIDEO, VOICE_MODEL  # noqa: E402
+from edge.paths import FACE_MODEL, MODELS_DIR, SAMPLE_AUDIO, SAMPLE_VIDEO  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FACE8 = list(FACE_LABELS) + ["contempt"]
@@ -62,7 +62,7 @@ def own_models(tmp_path_factory) -> tuple[Path, Path]:
     tiny_tflite((48, 48, 1), len(FACE8), face)
     sidecar_from(FACE_MODEL, face, FACE8)
     tiny_tflite((1097,), len(VOICE8), voice)
-    sidecar_from(VOICE_MODEL, voice, VOICE8)
+    sidecar_from(MODELS_DIR / "voice_v2_int8.tflite", voice, VOICE8)  # functionals alone: no embedding files
     return face, voice
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from edge.backends import SUFFIXES, BackendUnavailable, backend_class
-from edge.description import DescriptionError, ModelDescription
+from edge.description import DescriptionError, ModelDescription, description_path
 from edge.paths import MODELS_DIR
 
 from .system import sha256
@@ -83,7 +83,9 @@ def macs_figures(path: Path, stated: int | None) -> dict[str, Any]:
 
 
 def shipped_models(folder: Path = MODELS_DIR) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES) if folder.is_dir() else []
+    """The model files with a description; parts of another model (the voice model's speech embedding) have none."""
+    return sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and description_path(p).is_file()) \
+        if folder.is_dir() else []
 
 
 def backends_for(path: Path, wanted: Sequence[str] | None) -> list[str]:
