@@ -11,18 +11,18 @@ import sys
 # subcommand -> (module, one-line help). Modules are imported only when their subcommand runs,
 # so `edge-convert --help` needs no TensorFlow.
 COMMANDS = {
-    "train-face": ("convert.train_face", "train the face-expression model on FER2013 (its FER+ votes with --ferplus)"),
-    "train-audio": ("convert.train_audio", "train the voice model on Emo-DB, RAVDESS and nEMO (--train-corpora): "
+    "train-face": ("convert.face.train", "train the face-expression model on FER2013 (its FER+ votes with --ferplus)"),
+    "train-audio": ("convert.voice.train", "train the voice model on Emo-DB, RAVDESS and nEMO (--train-corpora): "
                     "speaker-held-out folds, then on all"),
-    "train-text": ("convert.train_text", "train the text model on GoEmotions (Ekman grouping onto the face labels) and MELD"),
-    "calibrate-face": ("convert.calibrate", "fit temperature and class-prior adjustment on PublicTest, fold them into the model"),
+    "train-text": ("convert.text.train", "train the text model on GoEmotions (Ekman grouping onto the face labels) and MELD"),
+    "calibrate-face": ("convert.face.calibrate", "fit temperature and class-prior adjustment on PublicTest, fold them into the model"),
     "quantize": ("convert.quantize_cli", "Keras model -> TFLite/ONNX float32 and int8, with descriptions"),
-    "validate-voice": ("convert.voice_report", "voice model: LOSO report and shipped artifacts run through edge/"),
-    "validate-text": ("convert.validate_text", "text model: GoEmotions test and our own sentences through edge/"),
-    "validate": ("convert.validate", "evaluate model artifacts through edge/ and write the report"),
+    "validate-voice": ("convert.voice.validate", "voice model: LOSO report and shipped artifacts run through edge/"),
+    "validate-text": ("convert.text.validate", "text model: GoEmotions test and our own sentences through edge/"),
+    "validate": ("convert.face.validate", "evaluate model artifacts through edge/ and write the report"),
     "macs": ("convert.macs", "count each model's multiply-accumulates per inference into its sidecar"),
-    "demo-clip": ("convert.demo_clip", "build the bundled demo clip (edge/sample/) from face-photos and Emo-DB"),
-    "tracking-clip": ("convert.tracking_clip", "build the two-face clip with ground truth that measures tracking"),
+    "demo-clip": ("convert.clips.demo", "build the bundled demo clip (edge/sample/) from face-photos and Emo-DB"),
+    "tracking-clip": ("convert.clips.tracking", "build the two-face clip with ground truth that measures tracking"),
     "dequantize": ("convert.dequantize", "int8 TFLite CNN -> the float Keras model of its weights (to re-export without retraining)"),
 }
 

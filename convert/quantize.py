@@ -226,7 +226,7 @@ def export_all(keras_model: str | Path | Any, calib: np.ndarray, out_dir: str | 
     unknown = [t for t in targets if t not in TARGETS]
     if unknown:
         raise ValueError(f"unknown targets {unknown}; choose from {', '.join(TARGETS)}")
-    from .face_models import float32_model
+    from .face.models import float32_model
 
     model = float32_model(keras_model if isinstance(keras_model, keras.Model)
                           else keras.saving.load_model(keras_model, compile=False))

@@ -66,7 +66,7 @@ def faces():
 
 def prepared(faces: np.ndarray, spec: dict) -> np.ndarray:
     """The faces as the model takes them: aligned on BlazeFace's keypoints when its description says so, the way
-    convert/face_task.py prepared them for training and make_face_golden.py for the float references."""
+    convert/face/task.py prepared them for training and make_face_golden.py for the float references."""
     return pixels_to_input(prepare_cut_faces(faces, spec), spec)
 
 

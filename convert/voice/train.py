@@ -1,11 +1,11 @@
 """`edge-convert train-audio`: the voice model on Emo-DB, RAVDESS and nEMO, evaluated speaker-independently,
 then trained on all.
 
-Protocol (voice_eval.py): 5 folds, each holding out whole speakers of every corpus at once (4 RAVDESS actors,
+Protocol (evaluate.py): 5 folds, each holding out whole speakers of every corpus at once (4 RAVDESS actors,
 1-2 Emo-DB speakers, 1-2 nEMO actors); the rest of the training corpora trains. Each fold is quantized to
 int8 TFLite and ONNX and run through edge/ on every held-out file: cold start (each file alone, as
 `edge-emotion infer`), the device's running normalisation, and the level and noise conditions of
-voice_data.CONDITIONS. Features are edge/audio/features.py's (and, with --front, the speech embedding's of
+data.CONDITIONS. Features are edge/audio/features.py's (and, with --front, the speech embedding's of
 edge/audio/embedding.py), cached on disk.
 """
 
@@ -26,9 +26,10 @@ from edge.audio.gate import GateSettings, block_levels, decide, segment_floor
 from edge.datasets import Utterance
 from edge.labels import VOICE_LABELS, VOICE_SOURCE_MAP
 
-from .speech_corpora import DATASETS, load_emodb, load_nemo, load_ravdess
-from .voice_data import FeatureCache
-from .voice_model import NORM_CLIP, Prior, Recipe, balanced_weights, fit_model
+from .. import DATASETS
+from .corpora import load_emodb, load_nemo, load_ravdess
+from .data import FeatureCache
+from .model import NORM_CLIP, Prior, Recipe, balanced_weights, fit_model
 
 logger = logging.getLogger(__name__)
 
@@ -164,11 +165,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--per-corpus-folds", dest="per_corpus", action="store_true",
                    help="v2's folds: RAVDESS 5 x 4 actors, one fold per Emo-DB and per nEMO speaker (20 trainings)")
     p.add_argument("--conditions", default="all", help="test conditions for the int8 figures: 'all' "
-                   "(voice_data.CONDITIONS) or a comma-separated subset, e.g. clean")
+                   "(convert/voice/data.py CONDITIONS) or a comma-separated subset, e.g. clean")
     p.add_argument("--out", type=Path, default=Path("runs/voice"), help="folder for artifacts, fold models, report")
     p.add_argument("--cache", type=Path, default=Path("runs/cache"), help="feature cache folder ('' disables)")
     p.add_argument("--augment", type=int, default=4, help="random augmented copies of each training file "
-                   "(speed 0.9-1.1, clipping, noise; voice_data.augment)")
+                   "(speed 0.9-1.1, clipping, noise; convert/voice/data.py augment)")
     p.add_argument("--hidden", type=int, default=Recipe.hidden, help="hidden ReLU units of the MLP; 0: the v2.0 "
                    "softmax layer fitted by L-BFGS")
     p.add_argument("--epochs", type=int, default=Recipe.epochs, help="MLP training epochs (Adam)")
@@ -201,7 +202,7 @@ class FrontCache:
         if front in ("functionals", "both"):
             self.parts.append(FeatureCache(folder, extract, feature_params()))
         if front in ("embedding", "both"):
-            from .voice_embed import embedding_params, extract_embedding
+            from .embed import embedding_params, extract_embedding
 
             self.parts.append(FeatureCache(folder, extract_embedding, embedding_params()))
 
@@ -226,8 +227,8 @@ def recipe(args: argparse.Namespace) -> Recipe:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .quantize import export_all
-    from .voice_eval import cross_validate
+    from ..quantize import export_all
+    from .evaluate import cross_validate
 
     args.mapping, args.labels = label_map(args.map)
     args.recipe = recipe(args)

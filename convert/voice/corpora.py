@@ -2,7 +2,7 @@
 
 Each corpus keeps its own emotions here (RAVDESS has calm and surprised, Emo-DB bored, nEMO surprised),
 under the shared names (nEMO's anger/happiness/sadness/surprised read as angry/happy/sad/surprise);
-`convert/train_audio.py` maps them onto the model's labels (VOICE_SOURCE_MAP in edge/labels.py).
+`convert/voice/train.py` maps them onto the model's labels (VOICE_SOURCE_MAP in edge/labels.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from edge.audio.resample import resample
 from edge.audio.wav import read_wav, to_mono
 from edge.datasets import DatasetError, DatasetMissing, Utterance, read_emodb
 
-DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 # RAVDESS: modality-channel-emotion-intensity-statement-repetition-actor; 03 = audio only, 01 = speech.
 RAVDESS_NAME = re.compile(r"^(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)\.(wav|flac)$")
 RAVDESS_EMOTIONS = {"01": "neutral", "02": "calm", "03": "happy", "04": "sad", "05": "angry", "06": "fear",
