@@ -34,8 +34,7 @@ FOLDS = ROOT / "runs" / "voice" / "folds"
 
 def features() -> None:
     from convert import DATASETS
-    from convert.voice.corpora import load_audio
-    from convert.voice.train import load_corpora
+    from convert.voice.corpora import load_audio, load_corpora
     from edge.audio.gate import block_levels, decide, segment_floor
     from edge.audio.voice import VoiceClassifier
     from edge.paths import MODELS_DIR
@@ -85,8 +84,8 @@ def cpuid_features() -> str:
 
 def compare(name: str, emulated: str) -> None:
     from convert import DATASETS
+    from convert.voice.corpora import load_corpora
     from convert.voice.evaluate import corpus_scores, folds
-    from convert.voice.train import load_corpora
     from edge.bench.system import isa_line
     from edge.paths import MODELS_DIR
 

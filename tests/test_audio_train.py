@@ -8,11 +8,11 @@ import pytest
 pytest.importorskip("tensorflow")
 
 from convert import DATASETS  # noqa: E402
-from convert.voice.corpora import load_audio  # noqa: E402
+from convert.voice.corpora import load_audio, load_corpora  # noqa: E402
 from convert.voice.data import FeatureCache, augment  # noqa: E402
 from convert.voice.evaluate import FoldModels, corpus_scores, folds  # noqa: E402
-from convert.voice.model import Recipe, predict  # noqa: E402
-from convert.voice.train import description, fit, label_map, load_corpora  # noqa: E402
+from convert.voice.model import Recipe, description, fit, predict  # noqa: E402
+from convert.voice.train import label_map  # noqa: E402
 from edge.audio.features import utterance_windows  # noqa: E402
 from edge.audio.voice import VoiceClassifier  # noqa: E402
 from edge.labels import VOICE_LABELS  # noqa: E402
@@ -94,8 +94,8 @@ def feats(data):
 
 @pytest.mark.parametrize("hidden,members", [(256, 2), (0, 1)])
 def test_train_quantize_and_run_through_edge(tmp_path, data, feats, monkeypatch, hidden, members):
-    monkeypatch.setattr("convert.voice.train.WINDOW_S", WINDOW_S)  # the descriptions name this test's windows
-    monkeypatch.setattr("convert.voice.train.HOP_S", HOP_S)
+    monkeypatch.setattr("convert.voice.features.WINDOW_S", WINDOW_S)  # the descriptions name this test's windows
+    monkeypatch.setattr("convert.voice.features.HOP_S", HOP_S)
     utts, y = data
     corpus = np.array([u.corpus for u in utts])
     prior, model, rows = fit(feats, y, corpus, np.arange(len(utts)), Recipe(hidden=hidden, members=members))
@@ -131,8 +131,8 @@ def test_a_model_with_the_speech_embedding_runs_through_edge(tmp_path, data, fea
 
     if not MODELS.is_dir():
         pytest.skip("../shared/models/speech-embedding not here")
-    monkeypatch.setattr("convert.voice.train.WINDOW_S", WINDOW_S)
-    monkeypatch.setattr("convert.voice.train.HOP_S", HOP_S)
+    monkeypatch.setattr("convert.voice.features.WINDOW_S", WINDOW_S)
+    monkeypatch.setattr("convert.voice.features.HOP_S", HOP_S)
     utts, y = data
     audio = [load_audio(u.path, 16000) for u in utts]
     se = embedder()

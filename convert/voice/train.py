@@ -15,49 +15,22 @@ import argparse
 import json
 import logging
 import sys
-from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from edge.audio.features import FEATURE_SET, VOICE_FEATURES, feature_names, utterance_windows
-from edge.audio.gate import GateSettings, block_levels, decide, segment_floor
 from edge.datasets import Utterance
 from edge.labels import VOICE_LABELS, VOICE_SOURCE_MAP
 
 from .. import DATASETS
-from .corpora import load_emodb, load_nemo, load_ravdess
+from ..quantize import export_all
+from .corpora import load_corpora
 from .data import FeatureCache
-from .model import NORM_CLIP, Prior, Recipe, balanced_weights, fit_model
+from .evaluate import cross_validate
+from .features import extract, feature_params
+from .model import Recipe, calibration, description, fit
 
 logger = logging.getLogger(__name__)
-
-# The model sees functionals over at most 2 s of speech (every Emo-DB file in our copy is 2.0 s, RAVDESS
-# sentences hold 1.5-2.5 s of speech); windows hop by 0.5 s over longer speech, the utterance averages them.
-WINDOW_S, HOP_S = 2.0, 0.5
-TRIM_BELOW_PEAK_DB = 40.0  # edge frames 40 dB under the loudest are pauses or zero padding
-LEVEL_DB = -26.0  # every utterance is scaled to this active speech level before the features (ITU-T P.56's nominal)
-PRIOR_COUNT = 5.0  # running normalisation: the training prior counts as 5 utterances (issue 3's choice)
-MAX_COUNT = 200.0  # ... and forgets beyond ~200, so a new speaker takes over
-CALIBRATION_ROWS = 1000  # int8 calibration rows: well over quantize's minimum of 300, seconds to convert
-
-
-def feature_params() -> dict[str, Any]:
-    """Everything the cached features depend on."""
-    return {"feature_set": FEATURE_SET, "spec": VOICE_FEATURES.to_dict(), "window_s": WINDOW_S, "hop_s": HOP_S,
-            "trim_below_peak_db": TRIM_BELOW_PEAK_DB, "level_db": LEVEL_DB}
-
-
-def extract(x: np.ndarray) -> np.ndarray:
-    """16 kHz audio -> (windows, features), exactly as VoiceClassifier.window_features computes them."""
-    return utterance_windows(x, WINDOW_S, HOP_S, TRIM_BELOW_PEAK_DB, level_db=LEVEL_DB)
-
-
-def gate_reason(x: np.ndarray, settings: GateSettings = GateSettings()) -> str | None:
-    """The device gate's verdict on a whole file (VoiceClassifier.classify's first step)."""
-    levels = block_levels(x, 16000)
-    return decide(levels, segment_floor(levels), settings).reason
 
 
 def label_map(overrides: list[str]) -> tuple[dict[str, str | None], tuple[str, ...]]:
@@ -74,83 +47,6 @@ def label_map(overrides: list[str]) -> tuple[dict[str, str | None], tuple[str, .
         m[src] = dst or None
     targets = set(VOICE_LABELS) | {v for v in m.values() if v}
     return m, tuple(lab for lab in FUSED_LABELS if lab in targets)
-
-
-def load_corpora(emodb: Path, ravdess: Path, mapping: dict[str, str | None] = VOICE_SOURCE_MAP,
-                 labels: tuple[str, ...] = VOICE_LABELS,
-                 nemo: Path | None = None) -> tuple[list[Utterance], np.ndarray]:
-    """Every utterance of the corpora and its model label index (-1: not trained on, e.g. RAVDESS calm)."""
-    utts = load_emodb(emodb) + load_ravdess(ravdess) + (load_nemo(nemo) if nemo else [])
-    y = np.array([labels.index(mapping[u.label]) if mapping.get(u.label) else -1 for u in utts])
-    return utts, y
-
-
-def training_rows(feats: list[list[np.ndarray]], y: np.ndarray, corpus: np.ndarray, idx: np.ndarray):
-    """Rows (windows) of utterances `idx` in every variant, their labels and corpus names."""
-    x = np.concatenate([f[i] for f in feats for i in idx])
-    counts = [len(f[i]) for f in feats for i in idx]
-    rep = np.concatenate([idx] * len(feats))
-    return x, np.repeat(y[rep], counts), np.repeat(corpus[rep], counts)
-
-
-def fit(feats: list[list[np.ndarray]], y: np.ndarray, corpus: np.ndarray, idx: np.ndarray, recipe: Recipe = Recipe(),
-        n_classes: int = len(VOICE_LABELS), train_corpora: tuple[str, ...] | None = None):
-    """Prior, Keras model and z-scored training rows of the recipe on utterances `idx` (labelled ones of
-    `train_corpora`, default all), every variant."""
-    idx = idx[y[idx] >= 0]
-    if train_corpora is not None:
-        idx = idx[np.isin(corpus[idx], train_corpora)]
-    x, yy, cc = training_rows(feats, y, corpus, idx)
-    prior = Prior.of(x)
-    z = prior.apply(x)
-    weights = balanced_weights(yy, cc, dict(recipe.corpus_shares))
-    return prior, fit_model(z, yy, n_classes, weights, recipe, len(feats)), z
-
-
-def calibration(rows: np.ndarray, n: int = CALIBRATION_ROWS) -> np.ndarray:
-    """A fixed random subset of the training rows for int8 calibration (in their original order)."""
-    pick = np.random.default_rng(0).choice(len(rows), min(n, len(rows)), replace=False)
-    return rows[np.sort(pick)]
-
-
-CORPUS_DATA = {
-    "emodb": "Emo-DB (Burkhardt et al., Interspeech 2005), research use",
-    "ravdess": "RAVDESS speech actors 01-20 (Livingstone & Russo, PLoS ONE 2018), CC BY-NC-SA 4.0",
-    "nemo": "nEMO (Christop, LREC-COLING 2024), 7 actors, 16 kHz Opus copy, CC BY-NC-SA 4.0",
-}
-
-
-def description(prior: Prior, utts: list[Utterance], metrics: dict[str, Any] | None,
-                labels: tuple[str, ...] = VOICE_LABELS,
-                mapping: dict[str, str | None] = VOICE_SOURCE_MAP, recipe: Recipe | None = None,
-                front: str = "functionals") -> dict[str, Any]:
-    """The voice model's description (quantize adds format, precision and tensors)."""
-    corpora = sorted({u.corpus for u in utts})
-    embedding = None
-    if front in ("embedding", "both"):
-        from edge.audio.embedding import EMBED_DIM, EMBED_SET, EmbeddingSpec
-
-        embedding = {"set": EMBED_SET, "dim": 2 * EMBED_DIM, **EmbeddingSpec().to_dict()}
-    n_features = (len(feature_names()) if front != "embedding" else 0) + (embedding["dim"] if embedding else 0)
-    return {
-        "name": "voice", "task": "voice", "version": "3" if (embedding or "nemo" in corpora) else "2",
-        "labels": list(labels),
-        "preprocess": {"feature_set": FEATURE_SET if front != "embedding" else None, "n_features": n_features,
-                       "embedding": embedding,
-                       "features": VOICE_FEATURES.to_dict(), "window_s": WINDOW_S, "hop_s": HOP_S,
-                       "trim_below_peak_db": TRIM_BELOW_PEAK_DB, "level_db": LEVEL_DB,
-                       "norm": {"mean": prior.mean.tolist(), "std": prior.std.tolist(), "prior_count": PRIOR_COUNT,
-                                "max_count": MAX_COUNT, "clip": NORM_CLIP,
-                                "method": "z-scores by the training prior (cold start); optionally the running "
-                                          "mean of the utterances heard ([audio] adapt)"}},
-        "training": {"data": "; ".join(CORPUS_DATA[c] for c in corpora),
-                     "corpora": corpora, "utterances": len(utts),
-                     "speakers": sorted({u.speaker for u in utts}), "label_map": mapping,
-                     "classifier": asdict(recipe) if recipe else None},
-        "metrics": metrics or {},
-        "licence": "trained on " + ", ".join({"emodb": "Emo-DB (research use only)", "ravdess": "RAVDESS (CC BY-NC-SA "
-                   "4.0)", "nemo": "nEMO (CC BY-NC-SA 4.0)"}[c] for c in corpora) + ": non-commercial research use",
-    }
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -227,9 +123,6 @@ def recipe(args: argparse.Namespace) -> Recipe:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..quantize import export_all
-    from .evaluate import cross_validate
-
     args.mapping, args.labels = label_map(args.map)
     args.recipe = recipe(args)
     args.train_corpora = tuple(c for c in args.train_corpora.split(",") if c)

@@ -128,8 +128,7 @@ def artifact_agreement(models_dir: Path, data: Path | None = None) -> list[dict[
     from edge.audio.voice import VoiceClassifier
 
     from .. import DATASETS
-    from .corpora import load_audio
-    from .train import load_corpora
+    from .corpora import load_audio, load_corpora
 
     utts, _ = load_corpora(DATASETS / "emodb", DATASETS / "ravdess")
     audio = [load_audio(u.path, 16000) for u in utts]
