@@ -7,7 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from .quantize import MIN_CALIBRATION, TARGETS, export_all
+from .quantize import MIN_CALIBRATION, TARGETS, export_all, float32_model
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +67,6 @@ def _text(args: argparse.Namespace, model, metrics):
 
 def run(args: argparse.Namespace) -> int:
     import keras
-
-    from .face.models import float32_model
 
     model = float32_model(keras.saving.load_model(args.model, compile=False))  # a bf16-trained model computes in float32
     metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else None

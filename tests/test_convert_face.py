@@ -134,7 +134,8 @@ def test_bf16_trained_model_is_rebuilt_in_float32_for_the_converters():
     cannot lower (ERROR_NEEDS_FLEX_OPS); float32_model rebuilds the same graph in float32 with the same weights."""
     import keras
 
-    from convert.face.models import ARCHS, float32_model
+    from convert.face.models import ARCHS
+    from convert.quantize import float32_model
 
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:

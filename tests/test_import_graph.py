@@ -13,6 +13,10 @@ from typing import Dict, List, Tuple
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("edge", "convert")
+# convert/'s shared modules (quantize, report, ...) serve every model package (face/, voice/, text/, clips/) and
+# import none of them, but for the two that dispatch to each model's pieces: edge-convert's command table and
+# `edge-convert quantize --task`.
+CONVERT_DISPATCHERS = ("convert.cli", "convert.quantize_cli")
 
 # module -> [(imported module, line)]
 Graph = Dict[str, List[Tuple[str, int]]]
@@ -129,6 +133,25 @@ def test_edge_never_imports_convert():
     graph = import_graph()
     wrong = [f"{m} line {line} imports {t}" for m, edges in graph.items() if m.startswith("edge")
              for t, line in edges if t.startswith("convert")]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_convert_packages_import_only_the_shared_modules():
+    graph = import_graph()
+    packages = sorted({m.split(".")[1] for m in graph if m.count(".") >= 2 and m.startswith("convert.")})
+    assert {"face", "voice", "text"} <= set(packages), packages
+    wrong = []
+    for m, edges in graph.items():
+        parts = m.split(".")
+        if parts[0] != "convert" or m in CONVERT_DISPATCHERS:
+            continue
+        own = parts[1] if len(parts) > 2 or (len(parts) == 2 and parts[1] in packages) else None
+        for t, line in edges:
+            tp = t.split(".")
+            other = tp[1] if tp[0] == "convert" and len(tp) > 1 and tp[1] in packages else None
+            if other and other != own:
+                wrong.append(f"{m} line {line} imports {t}" + (f" (convert.{own} may not import convert.{other})"
+                             if own else " (a shared module imports no model package)"))
     assert not wrong, "\n".join(wrong)
 
 

@@ -116,7 +116,8 @@ def run(args: argparse.Namespace) -> int:
     import keras
 
     from . import task
-    from .models import calibrated, float32_model
+    from ..quantize import float32_model
+    from .models import calibrated
 
     if args.ferplus:
         train_prior = task.ferplus_prior(args.ferplus)
