@@ -1,4 +1,4 @@
-"""`edge-convert validate`: evaluate model artifacts through edge/ (the runtime's own code) and write the report."""
+"""`edge-convert validate-face`: evaluate model artifacts through edge/ (the runtime's own code) and write the report."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`edge-convert train-audio`: the voice model on Emo-DB, RAVDESS and nEMO, evaluated speaker-independently,
+"""`edge-convert train-voice`: the voice model on Emo-DB, RAVDESS and nEMO, evaluated speaker-independently,
 then trained on all.
 
 Protocol (evaluate.py): 5 folds, each holding out whole speakers of every corpus at once (4 RAVDESS actors,
@@ -42,7 +42,7 @@ def label_map(overrides: list[str]) -> tuple[dict[str, str | None], tuple[str, .
     for o in overrides:
         src, _, dst = o.partition("=")
         if src not in m or (dst and dst not in FUSED_LABELS):
-            raise SystemExit(f"edge-convert train-audio: --map {o}: give EMOTION=LABEL with EMOTION one of "
+            raise SystemExit(f"edge-convert train-voice: --map {o}: give EMOTION=LABEL with EMOTION one of "
                              f"{', '.join(m)} and LABEL one of {', '.join(FUSED_LABELS)} (or empty: not trained)")
         m[src] = dst or None
     targets = set(VOICE_LABELS) | {v for v in m.values() if v}

@@ -1,4 +1,4 @@
-"""`edge-convert validate-voice`: the cross-validation report of `train-audio` (cv.json) as Markdown and JSON.
+"""`edge-convert validate-voice`: the cross-validation report of `train-voice` (cv.json) as Markdown and JSON.
 
 Every figure in it comes from fold models quantized and run through edge/ on held-out speakers;
 the shipped model (trained on everything) is only checked for agreement between its formats.
@@ -148,7 +148,7 @@ def artifact_agreement(models_dir: Path, data: Path | None = None) -> list[dict[
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--cv", type=Path, default=Path("runs/voice/cv.json"), help="train-audio's cv.json")
+    p.add_argument("--cv", type=Path, default=Path("runs/voice/cv.json"), help="train-voice's cv.json")
     p.add_argument("--models", type=Path, default=MODELS_DIR, help="folder holding voice_*.tflite/.onnx")
     p.add_argument("--out", type=Path, default=Path("benchmarks/reports"), help="report folder")
     p.add_argument("--name", default="voice_cv", help="report file stem")
