@@ -18,5 +18,5 @@ PY=${PYTHON:-.venv/bin/python}
 CSV=${CSV:-../shared/datasets/fer2013/fer2013.csv.gz}
 # Haswell-v4: AVX2 + FMA, no TSX, no AVX-512; qemu's TCG warns about virtualisation-only CPUID bits it cannot emulate.
 EDGE_BENCH_EMULATED_CPU="qemu-x86_64 -cpu Haswell-v4: sse4_2 avx2 fma" \
-"$QEMU" -cpu Haswell-v4 "$PY" -m convert.cli --log-level WARNING validate --data "$CSV" --limit "$N" \
+"$QEMU" -cpu Haswell-v4 "$PY" -m convert.cli --log-level WARNING validate-face --data "$CSV" --limit "$N" \
     --latency-seconds 0 --report "$OUT" --models "$@" 2> >(grep -v "TCG doesn't support" >&2)

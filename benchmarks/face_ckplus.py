@@ -4,7 +4,7 @@
 contempt, disgust, fear, happy, sadness, surprise; no neutral). Nothing in this project trains, tunes or selects on
 it: it is a cross-domain evaluation set beside FER2013 PrivateTest and face-photos. Each crop goes through
 edge.preprocess.prepare_cut_faces (an aligned model's faces are aligned on BlazeFace's keypoints, as FER2013's are
-in `edge-convert validate`), then the model through edge.model.Model with the prior of `--prior` (the sidecar's
+in `edge-convert validate-face`), then the model through edge.model.Model with the prior of `--prior` (the sidecar's
 natural-mix shift, or none). Contempt has no face label: its crops are counted apart (what the model calls them).
 
     python benchmarks/face_ckplus.py --models face face_large --out benchmarks/reports

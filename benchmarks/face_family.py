@@ -4,7 +4,7 @@
     python benchmarks/face_family.py --out benchmarks/reports
 
 `--update-sidecars` writes into each bundled face model's sidecar (`edge/models/<stem>.{tflite,onnx}.json`,
-key `metrics`) the figures its reports hold: PrivateTest per artifact (face_validation*.json, edge-convert validate)
+key `metrics`) the figures its reports hold: PrivateTest per artifact (face_validation*.json, edge-convert validate-face)
 and the real-photo figures (face_photos.json, benchmarks/face_photos.py). The table then reads only sidecars
 (MACs, bytes, PrivateTest, face-photos) and two timing reports: ms per face on this machine
 (edge-bench models, models.json) and the AVX2-only instruction-count estimate (compare_fer.py --instructions,

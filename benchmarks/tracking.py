@@ -1,4 +1,4 @@
-"""Tracking on the two-face clip (convert/tracking_clip.py): id switches per scene, and the tracker's cost.
+"""Tracking on the two-face clip (convert/clips/tracking.py): id switches per scene, and the tracker's cost.
 
 The real detectors on the clip's frames, then `edge.track.Tracker` with the `[track]` defaults. Writes
 tracking.json and tracking.md to --out.
@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from convert.tracking_clip import SCENES, evaluate, frames  # noqa: E402
+from convert.clips.tracking import SCENES, evaluate, frames  # noqa: E402
 from edge.bench.system import system_info  # noqa: E402
 from edge.config import TrackConfig  # noqa: E402
 from edge.detect import make_detector  # noqa: E402

@@ -30,7 +30,7 @@ def child(arch: str, precision: str, steps: int) -> dict:
     import keras
     import numpy as np
 
-    from convert.face_models import ARCHS, macs
+    from convert.face.models import ARCHS, macs
 
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if precision == "bf16" else "float32")
     model = ARCHS[arch]()

@@ -30,9 +30,11 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from convert.speech_corpora import DATASETS  # noqa: E402
-from convert.train_audio import FrontCache, gate_reason, load_corpora  # noqa: E402
-from convert.voice_eval import CORPUS_CLASSES, folds  # noqa: E402
+from convert import DATASETS  # noqa: E402
+from convert.voice.corpora import load_corpora  # noqa: E402
+from convert.voice.evaluate import CORPUS_CLASSES, folds  # noqa: E402
+from convert.voice.features import gate_reason  # noqa: E402
+from convert.voice.train import FrontCache  # noqa: E402
 from edge.audio.gate import GateSettings  # noqa: E402
 from edge.audio.normalise import RunningNorm  # noqa: E402
 from edge.labels import VOICE_SOURCE_MAP  # noqa: E402

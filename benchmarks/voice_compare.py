@@ -1,4 +1,4 @@
-"""Side by side: per-corpus UAR, per-class recall and neutral over-prediction of several `train-audio` cv.json files.
+"""Side by side: per-corpus UAR, per-class recall and neutral over-prediction of several `train-voice` cv.json files.
 
     python benchmarks/voice_compare.py runs/a/cv.json runs/b/cv.json [--model float|tflite-int8] [--out report.md]
 """

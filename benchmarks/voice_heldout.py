@@ -24,8 +24,9 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from convert.speech_corpora import DATASETS, load_audio, load_emodb, load_nemo, load_ravdess  # noqa: E402
-from convert.voice_eval import NO_ANSWER, corpus_scores, other_labels  # noqa: E402
+from convert import DATASETS  # noqa: E402
+from convert.voice.corpora import load_audio, load_emodb, load_nemo, load_ravdess  # noqa: E402
+from convert.voice.evaluate import NO_ANSWER, corpus_scores, other_labels  # noqa: E402
 from edge.audio.voice import VoiceClassifier  # noqa: E402
 from edge.paths import MODELS_DIR  # noqa: E402
 

@@ -3,7 +3,7 @@
 Two steps, so the emulator only runs the models: `features` computes (natively) every file's gate verdict
 and window features exactly as VoiceClassifier.classify does; `compare` normalises them with each fold
 model's own prior, runs its int8 TFLite and int8 ONNX files (runs/voice/folds/<fold>/, from
-`edge-convert train-audio`) on the fold's held-out files, and scores UAR per corpus; the shipped pair in
+`edge-convert train-voice`) on the fold's held-out files, and scores UAR per corpus; the shipped pair in
 edge/models is checked for label agreement on every file.
 
 Usage:
@@ -33,8 +33,8 @@ FOLDS = ROOT / "runs" / "voice" / "folds"
 
 
 def features() -> None:
-    from convert.speech_corpora import DATASETS, load_audio
-    from convert.train_audio import load_corpora
+    from convert import DATASETS
+    from convert.voice.corpora import load_audio, load_corpora
     from edge.audio.gate import block_levels, decide, segment_floor
     from edge.audio.voice import VoiceClassifier
     from edge.paths import MODELS_DIR
@@ -83,9 +83,9 @@ def cpuid_features() -> str:
 
 
 def compare(name: str, emulated: str) -> None:
-    from convert.speech_corpora import DATASETS
-    from convert.train_audio import load_corpora
-    from convert.voice_eval import corpus_scores, folds
+    from convert import DATASETS
+    from convert.voice.corpora import load_corpora
+    from convert.voice.evaluate import corpus_scores, folds
     from edge.bench.system import isa_line
     from edge.paths import MODELS_DIR
 
@@ -119,7 +119,7 @@ def compare(name: str, emulated: str) -> None:
     lines = [f"# int8 voice ONNX vs int8 TFLite, held-out speakers ({'emulated AVX2-only CPU' if emulated else 'this CPU'})",
              "", f"Command: `{command}` (features first: `python benchmarks/voice_onnx_avx2.py features`)", "",
              f"Machine: {machine}", "",
-             "Fold models of `edge-convert train-audio --out runs/voice` (RAVDESS 5 actor-disjoint folds, Emo-DB "
+             "Fold models of `edge-convert train-voice --out runs/voice` (RAVDESS 5 actor-disjoint folds, Emo-DB "
              "leave-one-speaker-out), each on its held-out files, cold start; window features computed natively "
              "(numpy float), only the models run here.", "",
              "| corpus | int8 TFLite UAR % | int8 ONNX UAR % | ONNX - TFLite (points) |", "| --- | --- | --- | --- |"]

@@ -6,7 +6,7 @@ recovered exactly up to the 8-bit rounding of the weights: the same architecture
 outputs. That float model then goes through `edge-convert quantize` like a trained one, to rebuild the float
 reference artifacts and to re-quantize (e.g. for another quantization scheme) without retraining.
 
-Handles the sequential graphs `convert.face_models` builds: CONV_2D (BatchNorm folded, fused ReLU), MAX_POOL_2D,
+Handles the sequential graphs `convert.face.models` builds: CONV_2D (BatchNorm folded, fused ReLU), MAX_POOL_2D,
 MEAN (global average pooling), FULLY_CONNECTED, SOFTMAX. The in-graph mirror averaging (REVERSE_V2 +
 CONCATENATION in front, the halves averaged behind) is recognised and left out: pass --mirror-average to
 `quantize` to put it back.
@@ -22,7 +22,7 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
-# Ops that only implement the in-graph mirror averaging (convert.face_models.mirror_average): skipped.
+# Ops that only implement the in-graph mirror averaging (convert.face.models.mirror_average): skipped.
 MIRROR_OPS = {"REVERSE_V2", "CONCATENATION", "SHAPE", "STRIDED_SLICE", "FLOOR_DIV", "RESHAPE", "ADD", "MUL"}
 
 

@@ -204,6 +204,29 @@ def _macs(path: Path, done: dict[str, Path]) -> int | None:
     return tflite_macs(tflite) if tflite else None
 
 
+def float32_model(model):
+    """`model` with every layer computing in float32: a model saved while training in bf16 (`--precision bf16`,
+    Keras mixed_bfloat16) keeps that policy per layer, which the TFLite and ONNX converters cannot lower. The same
+    graph is rebuilt from its config with the policies replaced, and the (float32) weights copied over."""
+    import keras
+
+    if all(getattr(layer, "dtype_policy", None) is None or layer.dtype_policy.name == "float32" for layer in model.layers):
+        return model
+
+    def plain(obj):
+        if isinstance(obj, dict):
+            if obj.get("class_name") == "DTypePolicy":
+                return "float32"
+            return {k: plain(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [plain(v) for v in obj]
+        return obj
+
+    rebuilt = model.__class__.from_config(plain(model.get_config()))
+    rebuilt.set_weights(model.get_weights())
+    return rebuilt
+
+
 def check_calibration(calib: np.ndarray, input_shape: tuple) -> np.ndarray:
     """At least MIN_CALIBRATION float32 samples shaped like the model input."""
     calib = np.asarray(calib, dtype=np.float32)
@@ -226,8 +249,6 @@ def export_all(keras_model: str | Path | Any, calib: np.ndarray, out_dir: str | 
     unknown = [t for t in targets if t not in TARGETS]
     if unknown:
         raise ValueError(f"unknown targets {unknown}; choose from {', '.join(TARGETS)}")
-    from .face_models import float32_model
-
     model = float32_model(keras_model if isinstance(keras_model, keras.Model)
                           else keras.saving.load_model(keras_model, compile=False))
     calib = check_calibration(calib, tuple(model.inputs[0].shape[1:]))

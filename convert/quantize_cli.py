@@ -7,7 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from .quantize import MIN_CALIBRATION, TARGETS, export_all
+from .quantize import MIN_CALIBRATION, TARGETS, export_all, float32_model
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +31,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _face(args: argparse.Namespace, model, metrics):
-    from . import face_task
-    from .calibrate import sidecar_block
-    from .face_models import mirror_average, without_softmax
+    from .face import task as face_task
+    from .face.calibrate import sidecar_block
+    from .face.models import mirror_average, without_softmax
 
     if args.logits:
         if args.mirror_average:
@@ -55,7 +55,7 @@ def _text(args: argparse.Namespace, model, metrics):
     """The vocabulary travels with the model: copied into --out, its name and checksum in every description."""
     import shutil
 
-    from . import text_task
+    from .text import task as text_task
 
     folder = Path(args.model).parent
     vec = text_task.load_vectoriser(folder)
@@ -67,8 +67,6 @@ def _text(args: argparse.Namespace, model, metrics):
 
 def run(args: argparse.Namespace) -> int:
     import keras
-
-    from .face_models import float32_model
 
     model = float32_model(keras.saving.load_model(args.model, compile=False))  # a bf16-trained model computes in float32
     metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else None

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from convert.speech_corpora import load_audio
+from convert.voice.corpora import load_audio
 from edge.audio.features import (VOICE_FEATURES as S, active_level_db, feature_names, lld, log_mel, mfcc,
                                  normalise_level, segment_features, spectral, stft_power, utterance_windows)
 

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from convert.speech_corpora import DATASETS, load_audio
-from convert.voice_data import colored_noise, scale
+from convert import DATASETS
+from convert.voice.corpora import load_audio
+from convert.voice.data import colored_noise, scale
 from edge.audio.gate import GateSettings, NoiseFloor, block_levels, decide, segment_floor
 
 GATE = GateSettings()

@@ -7,11 +7,12 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from convert.speech_corpora import DATASETS, load_audio  # noqa: E402
-from convert.train_audio import description, fit, label_map, load_corpora  # noqa: E402
-from convert.voice_data import FeatureCache, augment  # noqa: E402
-from convert.voice_eval import FoldModels, corpus_scores, folds  # noqa: E402
-from convert.voice_model import Recipe, predict  # noqa: E402
+from convert import DATASETS  # noqa: E402
+from convert.voice.corpora import load_audio, load_corpora  # noqa: E402
+from convert.voice.data import FeatureCache, augment  # noqa: E402
+from convert.voice.evaluate import FoldModels, corpus_scores, folds  # noqa: E402
+from convert.voice.model import Recipe, description, fit, predict  # noqa: E402
+from convert.voice.train import label_map  # noqa: E402
 from edge.audio.features import utterance_windows  # noqa: E402
 from edge.audio.voice import VoiceClassifier  # noqa: E402
 from edge.labels import VOICE_LABELS  # noqa: E402
@@ -93,8 +94,8 @@ def feats(data):
 
 @pytest.mark.parametrize("hidden,members", [(256, 2), (0, 1)])
 def test_train_quantize_and_run_through_edge(tmp_path, data, feats, monkeypatch, hidden, members):
-    monkeypatch.setattr("convert.train_audio.WINDOW_S", WINDOW_S)  # the descriptions name this test's windows
-    monkeypatch.setattr("convert.train_audio.HOP_S", HOP_S)
+    monkeypatch.setattr("convert.voice.features.WINDOW_S", WINDOW_S)  # the descriptions name this test's windows
+    monkeypatch.setattr("convert.voice.features.HOP_S", HOP_S)
     utts, y = data
     corpus = np.array([u.corpus for u in utts])
     prior, model, rows = fit(feats, y, corpus, np.arange(len(utts)), Recipe(hidden=hidden, members=members))
@@ -126,12 +127,12 @@ def test_train_quantize_and_run_through_edge(tmp_path, data, feats, monkeypatch,
 
 def test_a_model_with_the_speech_embedding_runs_through_edge(tmp_path, data, feats, monkeypatch):
     """--front both: functionals and pooled embeddings side by side; the device rebuilds both from the description."""
-    from convert.voice_embed import MODELS, SHARED_NAMES, embedder
+    from convert.voice.embed import MODELS, SHARED_NAMES, embedder
 
     if not MODELS.is_dir():
         pytest.skip("../shared/models/speech-embedding not here")
-    monkeypatch.setattr("convert.train_audio.WINDOW_S", WINDOW_S)
-    monkeypatch.setattr("convert.train_audio.HOP_S", HOP_S)
+    monkeypatch.setattr("convert.voice.features.WINDOW_S", WINDOW_S)
+    monkeypatch.setattr("convert.voice.features.HOP_S", HOP_S)
     utts, y = data
     audio = [load_audio(u.path, 16000) for u in utts]
     se = embedder()
@@ -159,8 +160,8 @@ def test_a_model_with_the_speech_embedding_runs_through_edge(tmp_path, data, fea
 def test_adapted_training_rows_are_what_the_running_normalisation_gives(data, feats):
     """--adapt-share: a file copy z-scored as `audio.adapt` would (edge's RunningNorm after k of the speaker's
     files, the file itself last); share 0 is the prior alone, row for row."""
-    from convert.train_audio import MAX_COUNT, PRIOR_COUNT, adapted_z
-    from convert.voice_model import NORM_CLIP, Prior
+    from convert.voice.model import MAX_COUNT, PRIOR_COUNT, adapted_z
+    from convert.voice.model import NORM_CLIP, Prior
     from edge.audio.normalise import RunningNorm
 
     utts, y = data

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from convert.speech_corpora import DATASETS, load_audio
-from convert.voice_data import colored_noise, scale
+from convert import DATASETS
+from convert.voice.corpora import load_audio
+from convert.voice.data import colored_noise, scale
 from edge.audio.normalise import RunningNorm
 from edge.audio.voice import VoiceClassifier, VoiceStream
 from edge.audio.wav import read_wav, to_mono

@@ -8,10 +8,10 @@ import pytest
 pytest.importorskip("tensorflow", reason="the convert extra is not installed: pip install -e .[convert]")
 
 from convert.cli import main  # noqa: E402
-from convert.fer2013 import Split, save_npz  # noqa: E402
+from convert.face.fer2013 import Split, save_npz  # noqa: E402
 from convert.quantize import TARGETS, CalibrationError, export_all  # noqa: E402
 from convert.report import metrics  # noqa: E402
-from convert.validate import evaluate  # noqa: E402
+from convert.face.validate import evaluate  # noqa: E402
 from edge.description import REQUIRED, ModelDescription  # noqa: E402
 from edge.labels import FACE_LABELS  # noqa: E402
 from edge.model import Model  # noqa: E402
@@ -134,7 +134,8 @@ def test_bf16_trained_model_is_rebuilt_in_float32_for_the_converters():
     cannot lower (ERROR_NEEDS_FLEX_OPS); float32_model rebuilds the same graph in float32 with the same weights."""
     import keras
 
-    from convert.face_models import ARCHS, float32_model
+    from convert.face.models import ARCHS
+    from convert.quantize import float32_model
 
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:

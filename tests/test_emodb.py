@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from convert.speech_corpora import load_audio, load_emodb, load_ravdess
+from convert.voice.corpora import load_audio, load_emodb, load_ravdess
 from edge.audio.wav import write_wav
 
 

@@ -20,7 +20,7 @@ DATASETS = ROOT.parent / "shared" / "datasets"
 @pytest.mark.skipif(not os.path.exists(MOSQUITTO), reason="needs mosquitto: apt-get install mosquitto")
 @pytest.mark.skipif(not (DATASETS / "face-photos").is_dir(), reason="../shared/datasets/face-photos is missing")
 def test_run_publishes_new_update_end_per_track(tmp_path):
-    from convert.tracking_clip import build
+    from convert.clips.tracking import build
 
     build(DATASETS, tmp_path / "clip")
     broker = Broker(tmp_path / "broker").start()

@@ -3,7 +3,7 @@
 What is stable across CPUs is the float model's output, not the int8 label of a near-tie: different int8 kernels
 (AVX2, AVX-512 VNNI, AMX, ARM NEON) round differently, so a face whose two best classes are almost equal may
 change label on a new machine without anything being wrong. The tolerances come from the whole of PrivateTest
-(3,573 faces since shared/ holds the original pixels; `edge-convert validate ...`, commands in benchmarks/reports/face_validation.md for the default model
+(3,573 faces since shared/ holds the original pixels; `edge-convert validate-face ...`, commands in benchmarks/reports/face_validation.md for the default model
 and face_large_validation.md for face_large; this file passes on an emulated AVX2-only CPU too,
 `qemu-x86_64-static -cpu Haswell-v4 .venv/bin/python -m pytest tests/test_face_golden.py`):
 
@@ -66,7 +66,7 @@ def faces():
 
 def prepared(faces: np.ndarray, spec: dict) -> np.ndarray:
     """The faces as the model takes them: aligned on BlazeFace's keypoints when its description says so, the way
-    convert/face_task.py prepared them for training and make_face_golden.py for the float references."""
+    convert/face/task.py prepared them for training and make_face_golden.py for the float references."""
     return pixels_to_input(prepare_cut_faces(faces, spec), spec)
 
 

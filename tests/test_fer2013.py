@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from convert.augment import augment
-from convert.fer2013 import DatasetError, Split, load, load_csv, load_folder, load_npz, save_npz
+from convert.face.augment import augment
+from convert.face.fer2013 import DatasetError, Split, load, load_csv, load_folder, load_npz, save_npz
 from edge.labels import FACE_LABELS
 
 
@@ -107,7 +107,7 @@ def test_augment_keeps_shape_and_changes_pixels():
 
 
 def test_ferplus_votes_shares_and_majority(tmp_path):
-    from convert import ferplus
+    from convert.face import ferplus
 
     head = "row,image,Usage,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF\n"
     rows = ["0,a.png,Training,4,0,0,1,3,2,0,0,0,0",   # neutral leads: majority neutral
@@ -134,7 +134,7 @@ def test_ferplus_votes_shares_and_majority(tmp_path):
 def test_ferplus_file_matches_the_shared_copy():
     from pathlib import Path
 
-    from convert import ferplus
+    from convert.face import ferplus
     from edge.datasets import read_fer2013
 
     root = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fer2013"

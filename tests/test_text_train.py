@@ -10,10 +10,10 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from convert.goemotions import EKMAN, grouping, load  # noqa: E402
-from convert.text_task import (build_vocabulary, description, multilabel_scores, single_label_scores,  # noqa: E402
+from convert.text.goemotions import EKMAN, grouping, load  # noqa: E402
+from convert.text.task import (build_vocabulary, description, multilabel_scores, single_label_scores,  # noqa: E402
                                vectors)
-from convert.train_text import build_model, face_probs, fold, with_grouping  # noqa: E402
+from convert.text.train import build_model, face_probs, fold, with_grouping  # noqa: E402
 from edge.labels import FACE_LABELS  # noqa: E402
 from edge.text.classify import TextClassifier  # noqa: E402
 from edge.text.features import TOKENISER  # noqa: E402
@@ -27,7 +27,7 @@ MELD = DATA.parent / "meld"
 
 @pytest.mark.skipif(not MELD.is_dir(), reason=f"MELD not at {MELD}")
 def test_meld_lines_labels_and_previous_line():
-    from convert.meld import load as load_meld
+    from convert.text.meld import load as load_meld
 
     dev = load_meld(MELD, ("dev",))["dev"]
     assert len(dev) == 1109 and (dev.y.sum(axis=1) == 1).all()
@@ -94,7 +94,7 @@ def test_small_text_model_trains_quantizes_and_runs_through_edge(tmp_path):
     import keras
 
     from convert.quantize import export_all
-    from convert.text_task import VOCABULARY_FILE
+    from convert.text.task import VOCABULARY_FILE
 
     train = load(DATA, ("train",))["train"]
     # Tokeniser v1 here (the shipped model is v2, run by tests/test_text.py): v1 models still train and run on the device.

@@ -26,7 +26,7 @@ def onehot(label: str, p: float = 0.9) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def clip():
-    from convert.tracking_clip import frames
+    from convert.clips.tracking import frames
 
     return list(frames(DATASETS))
 
@@ -34,7 +34,7 @@ def clip():
 @needs_photos
 @pytest.mark.parametrize("detector", ["blazeface"])  # haar: same result, 30x slower (benchmarks/tracking.py)
 def test_two_faces_keep_their_ids_through_crossings_and_a_short_exit(clip, detector):
-    from convert.tracking_clip import evaluate
+    from convert.clips.tracking import evaluate
     from edge.detect import make_detector
 
     r = evaluate(clip, make_detector(detector, min_score=0.5), Tracker.from_config(config.TrackConfig()))

@@ -4,18 +4,30 @@ The MLP (functionals -> `hidden` ReLU units -> softmax, dropout on the input and
 trained by Adam in Keras with a fixed seed. The softmax layer is fitted by full-batch L-BFGS on the
 exact, L2-regularised multinomial likelihood (deterministic, seconds on a CPU). Either way the result is a
 Keras model, so convert/quantize.py makes the int8 TFLite and ONNX files from it like any other model.
+`fit` trains it on a set of utterances, `calibration` picks its int8 calibration rows and `description` writes
+what its sidecar says; the training command and the cross-validation both use them.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
+from edge.audio.features import FEATURE_SET, VOICE_FEATURES, feature_names
+from edge.audio.normalise import RunningNorm
+from edge.datasets import Utterance
+from edge.labels import VOICE_LABELS, VOICE_SOURCE_MAP
+
+from . import features
+
 logger = logging.getLogger(__name__)
 NORM_CLIP = 5.0  # z-scores beyond +-5 are outliers; clipping keeps the int8 input step fine (10/255)
+PRIOR_COUNT = 5.0  # running normalisation: the training prior counts as 5 utterances (issue 3's choice)
+MAX_COUNT = 200.0  # ... and forgets beyond ~200, so a new speaker takes over
+CALIBRATION_ROWS = 1000  # int8 calibration rows: well over quantize's minimum of 300, seconds to convert
 
 
 @dataclass(frozen=True)
@@ -167,3 +179,104 @@ def to_keras(W: np.ndarray, b: np.ndarray) -> Any:
                              name="voice")
     model.layers[-1].set_weights([W, b])
     return model
+
+
+def training_rows(feats: list[list[np.ndarray]], y: np.ndarray, corpus: np.ndarray, idx: np.ndarray):
+    """Rows (windows) of utterances `idx` in every variant, their labels and corpus names."""
+    x = np.concatenate([f[i] for f in feats for i in idx])
+    counts = [len(f[i]) for f in feats for i in idx]
+    rep = np.concatenate([idx] * len(feats))
+    return x, np.repeat(y[rep], counts), np.repeat(corpus[rep], counts)
+
+
+def adapted_z(feats: list[list[np.ndarray]], idx: np.ndarray, speakers: np.ndarray, prior: Prior, share: float,
+              k_max: int, seed: int) -> np.ndarray:
+    """z-scores of training_rows(feats, ..., idx), row for row: each file copy, with probability `share`, as the
+    device's running normalisation (`audio.adapt`) would give it after k = 1..k_max files of its speaker (the
+    file itself last, as the device updates before it normalises; the others clean, drawn from the speaker's
+    training files), else by the prior alone (cold start). The model then meets both at run time."""
+    rng = np.random.default_rng(seed + 7919)  # apart from the MLP's and the augmentations' streams
+    means = {int(i): feats[0][i].mean(axis=0) for i in idx}
+    mates = {s: idx[speakers[idx] == s] for s in np.unique(speakers[idx])}
+    out = []
+    for f in feats:
+        for i in idx:
+            x = f[i]
+            if rng.random() >= share:
+                out.append(prior.apply(x))
+                continue
+            others = mates[speakers[i]][mates[speakers[i]] != i]
+            k = int(rng.integers(1, k_max + 1))
+            norm = RunningNorm(prior.mean, prior.std, PRIOR_COUNT, MAX_COUNT, NORM_CLIP)
+            for j in rng.choice(others, size=min(k - 1, len(others)), replace=False):
+                norm.update(means[int(j)])
+            norm.update(x.mean(axis=0))
+            out.append(norm.apply(x))
+    return np.concatenate(out)
+
+
+def fit(feats: list[list[np.ndarray]], y: np.ndarray, corpus: np.ndarray, idx: np.ndarray, recipe: Recipe = Recipe(),
+        n_classes: int = len(VOICE_LABELS), train_corpora: tuple[str, ...] | None = None,
+        speakers: np.ndarray | None = None):
+    """Prior, Keras model and z-scored training rows of the recipe on utterances `idx` (labelled ones of
+    `train_corpora`, default all), every variant. `recipe.adapt_share` needs `speakers` (one per utterance)."""
+    idx = idx[y[idx] >= 0]
+    if train_corpora is not None:
+        idx = idx[np.isin(corpus[idx], train_corpora)]
+    x, yy, cc = training_rows(feats, y, corpus, idx)
+    prior = Prior.of(x)
+    if recipe.adapt_share > 0:
+        if speakers is None:
+            raise ValueError("recipe.adapt_share needs the speaker of every utterance")
+        z = adapted_z(feats, idx, speakers, prior, recipe.adapt_share, recipe.adapt_max, recipe.seed)
+    else:
+        z = prior.apply(x)
+    weights = balanced_weights(yy, cc, dict(recipe.corpus_shares))
+    return prior, fit_model(z, yy, n_classes, weights, recipe, len(feats)), z
+
+
+def calibration(rows: np.ndarray, n: int = CALIBRATION_ROWS) -> np.ndarray:
+    """A fixed random subset of the training rows for int8 calibration (in their original order)."""
+    pick = np.random.default_rng(0).choice(len(rows), min(n, len(rows)), replace=False)
+    return rows[np.sort(pick)]
+
+
+CORPUS_DATA = {
+    "emodb": "Emo-DB (Burkhardt et al., Interspeech 2005), research use",
+    "ravdess": "RAVDESS speech actors 01-20 (Livingstone & Russo, PLoS ONE 2018), CC BY-NC-SA 4.0",
+    "nemo": "nEMO (Christop, LREC-COLING 2024), 7 actors, 16 kHz Opus copy, CC BY-NC-SA 4.0",
+}
+
+
+def description(prior: Prior, utts: list[Utterance], metrics: dict[str, Any] | None,
+                labels: tuple[str, ...] = VOICE_LABELS,
+                mapping: dict[str, str | None] = VOICE_SOURCE_MAP, recipe: Recipe | None = None,
+                front: str = "functionals") -> dict[str, Any]:
+    """The voice model's description (quantize adds format, precision and tensors); the windows are read from
+    `features` when called, as the extraction reads them."""
+    corpora = sorted({u.corpus for u in utts})
+    embedding = None
+    if front in ("embedding", "both"):
+        from edge.audio.embedding import EMBED_DIM, EMBED_SET, EmbeddingSpec
+
+        embedding = {"set": EMBED_SET, "dim": 2 * EMBED_DIM, **EmbeddingSpec().to_dict()}
+    n_features = (len(feature_names()) if front != "embedding" else 0) + (embedding["dim"] if embedding else 0)
+    return {
+        "name": "voice", "task": "voice", "version": "3" if (embedding or "nemo" in corpora) else "2",
+        "labels": list(labels),
+        "preprocess": {"feature_set": FEATURE_SET if front != "embedding" else None, "n_features": n_features,
+                       "embedding": embedding,
+                       "features": VOICE_FEATURES.to_dict(), "window_s": features.WINDOW_S, "hop_s": features.HOP_S,
+                       "trim_below_peak_db": features.TRIM_BELOW_PEAK_DB, "level_db": features.LEVEL_DB,
+                       "norm": {"mean": prior.mean.tolist(), "std": prior.std.tolist(), "prior_count": PRIOR_COUNT,
+                                "max_count": MAX_COUNT, "clip": NORM_CLIP,
+                                "method": "z-scores by the training prior (cold start); optionally the running "
+                                          "mean of the utterances heard ([audio] adapt)"}},
+        "training": {"data": "; ".join(CORPUS_DATA[c] for c in corpora),
+                     "corpora": corpora, "utterances": len(utts),
+                     "speakers": sorted({u.speaker for u in utts}), "label_map": mapping,
+                     "classifier": asdict(recipe) if recipe else None},
+        "metrics": metrics or {},
+        "licence": "trained on " + ", ".join({"emodb": "Emo-DB (research use only)", "ravdess": "RAVDESS (CC BY-NC-SA "
+                   "4.0)", "nemo": "nEMO (CC BY-NC-SA 4.0)"}[c] for c in corpora) + ": non-commercial research use",
+    }

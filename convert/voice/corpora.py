@@ -2,7 +2,7 @@
 
 Each corpus keeps its own emotions here (RAVDESS has calm and surprised, Emo-DB bored, nEMO surprised),
 under the shared names (nEMO's anger/happiness/sadness/surprised read as angry/happy/sad/surprise);
-`convert/train_audio.py` maps them onto the model's labels (VOICE_SOURCE_MAP in edge/labels.py).
+`load_corpora` maps them onto the model's labels (VOICE_SOURCE_MAP in edge/labels.py, or train --map overrides).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import numpy as np
 from edge.audio.resample import resample
 from edge.audio.wav import read_wav, to_mono
 from edge.datasets import DatasetError, DatasetMissing, Utterance, read_emodb
+from edge.labels import VOICE_LABELS, VOICE_SOURCE_MAP
 
-DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 # RAVDESS: modality-channel-emotion-intensity-statement-repetition-actor; 03 = audio only, 01 = speech.
 RAVDESS_NAME = re.compile(r"^(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)\.(wav|flac)$")
 RAVDESS_EMOTIONS = {"01": "neutral", "02": "calm", "03": "happy", "04": "sad", "05": "angry", "06": "fear",
@@ -91,3 +91,12 @@ def load_audio(path: str | Path, rate: int) -> np.ndarray:
     else:
         x, sr = read_wav(path)
     return resample(to_mono(x), sr, rate)
+
+
+def load_corpora(emodb: Path, ravdess: Path, mapping: dict[str, str | None] = VOICE_SOURCE_MAP,
+                 labels: tuple[str, ...] = VOICE_LABELS,
+                 nemo: Path | None = None) -> tuple[list[Utterance], np.ndarray]:
+    """Every utterance of the corpora and its model label index (-1: not trained on, e.g. RAVDESS calm)."""
+    utts = load_emodb(emodb) + load_ravdess(ravdess) + (load_nemo(nemo) if nemo else [])
+    y = np.array([labels.index(mapping[u.label]) if mapping.get(u.label) else -1 for u in utts])
+    return utts, y

@@ -10,7 +10,9 @@ import numpy as np
 
 from edge.labels import FACE_LABELS
 
-DEFAULT_MELD = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "meld"
+from .. import DATASETS
+
+DEFAULT_MELD = DATASETS / "meld"
 FILES = {"train": "train_sent_emo.csv", "dev": "dev_sent_emo.csv"}  # MELD's test split is held out: never read
 EMOTION = {"anger": "angry", "disgust": "disgust", "fear": "fear", "joy": "happy", "sadness": "sad",
            "surprise": "surprise", "neutral": "neutral"}

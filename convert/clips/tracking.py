@@ -24,7 +24,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from .demo_clip import photos_by_label
+from .demo import photos_by_label
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ T minimises the negative log-likelihood on PublicTest (with no prior shift). tau
 accuracy and natural-mix accuracy on PublicTest (per-class recall; both re-weight PublicTest by class, so its own
 label mix does not matter). Nothing here looks at real photos (face-photos is for evaluation only).
 
-T is folded into the model's last Dense layer (convert.face_models.calibrated): the file's probabilities are
+T is folded into the model's last Dense layer (convert.face.models.calibrated): the file's probabilities are
 calibrated for FER2013's own mix, which is what PrivateTest measures. The prior shift is a deployment choice, so it
 goes into the sidecar (`calibration.prior_shift`, written by `edge-convert quantize` from `<model>.calibration.json`)
 and the device applies it (`models.face_prior = "natural"`, the default; "training" leaves it off).
@@ -28,7 +28,7 @@ import numpy as np
 
 from edge.labels import FACE_LABELS, NATURAL_MIX
 
-from .report import ece, metrics, mix_scores
+from ..report import ece, metrics, mix_scores
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def sidecar_block(model: str | Path) -> dict | None:
     return {"temperature_in_graph": cal["temperature"], "prior_shift": [round(v, 4) for v in cal["shift"]],
             "tau": cal["tau"], "train_prior": [round(v, 4) for v in cal["train_prior"]],
             "target_prior": [round(v, 4) for v in cal["target_prior"]],
-            "fitted_on": "FER2013 PublicTest (convert/calibrate.py): T by log-likelihood, tau by the mean of balanced "
+            "fitted_on": "FER2013 PublicTest (convert/face/calibrate.py): T by log-likelihood, tau by the mean of balanced "
                          "and natural-mix accuracy; target prior = edge.labels.NATURAL_MIX ** tau, normalised"}
 
 
@@ -115,13 +115,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import keras
 
-    from . import face_task
-    from .face_models import calibrated, float32_model
+    from . import task
+    from ..quantize import float32_model
+    from .models import calibrated
 
     if args.ferplus:
-        train_prior = face_task.ferplus_prior(args.ferplus)
+        train_prior = task.ferplus_prior(args.ferplus)
     else:
-        train_y = face_task.labels(args.data, "Training")
+        train_y = task.labels(args.data, "Training")
         train_prior = np.bincount(train_y, minlength=len(FACE_LABELS)) / len(train_y)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -129,19 +130,19 @@ def run(args: argparse.Namespace) -> int:
         from edge.model import Model
 
         m = Model(args.model)
-        x, y = face_task.evaluation(args.data, "PublicTest", m.description.preprocess, ferplus=args.ferplus)
+        x, y = task.evaluation(args.data, "PublicTest", m.description.preprocess, ferplus=args.ferplus)
         probs = np.concatenate([m.predict(x[i:i + 256]) for i in range(0, len(x), 256)])
         cal = fit(np.log(np.clip(probs, 1e-7, 1.0)), y, train_prior, temperature=1.0)
         out = out.with_name(out.name.replace(".calibration.json", "") + ".keras")  # calibration_path(out) = --out
     else:
-        spec = face_task.preprocess_of(args.model)
-        x, y = face_task.evaluation(args.data, "PublicTest", spec, ferplus=args.ferplus)
+        spec = task.preprocess_of(args.model)
+        x, y = task.evaluation(args.data, "PublicTest", spec, ferplus=args.ferplus)
         model = float32_model(keras.saving.load_model(args.model, compile=False))
         logits = np.log(np.clip(model.predict(x, batch_size=256, verbose=0), 1e-7, 1.0))
         cal = fit(logits, y, train_prior)
         calibrated(model, cal["temperature"], np.zeros(len(FACE_LABELS)))  # the prior shift stays out of the graph
         model.save(out)
-        face_task.write_preprocess(out, spec)
+        task.write_preprocess(out, spec)
     best = next(r for r in cal["table"] if r["tau"] == cal["tau"])
     cal["calibrated"] = {k: v for k, v in best.items() if k != "tau"}
     calibration_path(out).write_text(json.dumps(cal, indent=1) + "\n")

@@ -1,5 +1,5 @@
 """The speech-embedding front end for training: edge/audio/embedding.py on the shared model files, cached like the
-functionals (voice_data.FeatureCache)."""
+functionals (data.FeatureCache)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import numpy as np
 
 from edge.audio.embedding import EMBED_SET, EmbeddingSpec, SpeechEmbedding
 
-from .speech_corpora import DATASETS
+from .. import DATASETS
+from . import features
 
 MODELS = DATASETS.parent / "models" / "speech-embedding"
 # The shared folder names the files as openWakeWord does; edge/models names them by EmbeddingSpec.
@@ -31,13 +32,10 @@ def embedder(spec: EmbeddingSpec = EmbeddingSpec()) -> SpeechEmbedding:
 
 def embedding_params(spec: EmbeddingSpec = EmbeddingSpec()) -> dict[str, Any]:
     """Everything the cached embeddings depend on (the functionals' windows and level included)."""
-    from .train_audio import feature_params
-
-    return {"embed_set": EMBED_SET, "embedding": spec.to_dict(), **feature_params()}
+    return {"embed_set": EMBED_SET, "embedding": spec.to_dict(), **features.feature_params()}
 
 
 def extract_embedding(x: np.ndarray) -> np.ndarray:
-    """16 kHz audio -> (windows, 192), the windows of train_audio.extract."""
-    from .train_audio import HOP_S, LEVEL_DB, TRIM_BELOW_PEAK_DB, WINDOW_S
-
-    return embedder().windows(x, WINDOW_S, HOP_S, TRIM_BELOW_PEAK_DB, level_db=LEVEL_DB)
+    """16 kHz audio -> (windows, 192), the windows of features.extract."""
+    return embedder().windows(x, features.WINDOW_S, features.HOP_S, features.TRIM_BELOW_PEAK_DB,
+                              level_db=features.LEVEL_DB)

@@ -23,14 +23,15 @@ from edge.labels import FACE_LABELS
 
 from edge.text.features import SPOKEN_PARTS, TOKENISER, TOKENISER_SPOKEN
 
+from .. import DATASETS
 from . import meld
 from .goemotions import grouping, load
-from .text_task import (MELD_DATA, TRAINING_DATA, build_vocabulary, load_vectoriser, multilabel_scores,
+from .task import (MELD_DATA, TRAINING_DATA, build_vocabulary, load_vectoriser, multilabel_scores,
                         single_label_scores, vectors)
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "goemotions"
+DEFAULT_DATA = DATASETS / "goemotions"
 MODEL_FILE = "text.keras"  # best on dev (with the offsets folded in), what `quantize --task text` takes
 BEST_RAW_FILE = "best_raw.keras"  # a member's best epoch, before folding and offsets
 CHECKPOINT_FILE = "checkpoint.keras"

@@ -18,8 +18,10 @@ from edge.audio.normalise import RunningNorm
 from edge.datasets import Utterance
 from edge.model import Model
 
-from .voice_data import CONDITIONS, FeatureCache
-from .voice_model import predict
+from ..quantize import export_all
+from .data import CONDITIONS, FeatureCache
+from .features import gate_reason
+from .model import calibration, description, fit, predict
 
 logger = logging.getLogger(__name__)
 RAVDESS_SIX = ("neutral", "happy", "sad", "angry", "fear", "disgust")  # the classes RAVDESS shares with Emo-DB
@@ -81,9 +83,6 @@ class FoldModels:
     """One fold's float weights and (unless float only) its int8 TFLite and ONNX files, run as the device runs them."""
 
     def __init__(self, prior, model, rows: np.ndarray, utts_train: list[Utterance], folder, args) -> None:
-        from .quantize import export_all
-        from .train_audio import calibration, description
-
         self.model = model
         desc = description(prior, utts_train, None, args.labels, args.mapping,
                            front=getattr(args, "front", "functionals"))
@@ -123,8 +122,6 @@ def running_predictions(fm: FoldModels, feats: list[np.ndarray], speakers: np.nd
 
 def cross_validate(utts: list[Utterance], y: np.ndarray, feats: list[list[np.ndarray]], cache: FeatureCache,
                    args: argparse.Namespace) -> dict[str, Any]:
-    from .train_audio import fit, gate_reason
-
     labels = args.labels
     corpus = np.array([u.corpus for u in utts])
     speakers = np.array([u.speaker for u in utts])

@@ -1,4 +1,4 @@
-"""`edge-convert validate-voice`: the cross-validation report of `train-audio` (cv.json) as Markdown and JSON.
+"""`edge-convert validate-voice`: the cross-validation report of `train-voice` (cv.json) as Markdown and JSON.
 
 Every figure in it comes from fold models quantized and run through edge/ on held-out speakers;
 the shipped model (trained on everything) is only checked for agreement between its formats.
@@ -92,7 +92,7 @@ def cv_markdown(cv: dict[str, Any], command: str, machine: str) -> str:
         lines.append(f"| {CONDITION_TEXT.get(c, c)} | {_pct(block['tflite-int8']['ravdess']['uar'])} | "
                      f"{_pct(block['tflite-int8']['emodb']['uar'])} | {na['silence']} / {na['too quiet']} / "
                      f"{na['too short']} of {block['files']} |")
-    lines += ["", "Noise is generated (numpy, `convert/voice_data.py`), never downloaded; SNR is measured against the "
+    lines += ["", "Noise is generated (numpy, `convert/voice/data.py`), never downloaded; SNR is measured against the "
               "active speech level (mean power of the 10 ms blocks within 30 dB of the loudest).", "",
               "## Per-class recall % (int8 TFLite, cold start, clean)", ""]
     for corpus in [c for c in ("ravdess", "emodb", "nemo") if c in clean["tflite-int8"]]:
@@ -127,8 +127,8 @@ def artifact_agreement(models_dir: Path, data: Path | None = None) -> list[dict[
     """
     from edge.audio.voice import VoiceClassifier
 
-    from .train_audio import load_corpora
-    from .speech_corpora import DATASETS, load_audio
+    from .. import DATASETS
+    from .corpora import load_audio, load_corpora
 
     utts, _ = load_corpora(DATASETS / "emodb", DATASETS / "ravdess")
     audio = [load_audio(u.path, 16000) for u in utts]
@@ -148,7 +148,7 @@ def artifact_agreement(models_dir: Path, data: Path | None = None) -> list[dict[
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--cv", type=Path, default=Path("runs/voice/cv.json"), help="train-audio's cv.json")
+    p.add_argument("--cv", type=Path, default=Path("runs/voice/cv.json"), help="train-voice's cv.json")
     p.add_argument("--models", type=Path, default=MODELS_DIR, help="folder holding voice_*.tflite/.onnx")
     p.add_argument("--out", type=Path, default=Path("benchmarks/reports"), help="report folder")
     p.add_argument("--name", default="voice_cv", help="report file stem")

@@ -19,7 +19,7 @@ from edge.audio.features import active_level_db
 from edge.audio.resample import resample
 from edge.datasets import Utterance
 
-from .speech_corpora import load_audio
+from .corpora import load_audio
 
 logger = logging.getLogger(__name__)
 RATE = 16000

@@ -14,11 +14,11 @@ import numpy as np
 from edge.labels import FACE_LABELS
 from edge.preprocess import FACE_PREPROCESS, pixels_to_input
 
-from . import distill, face_task, ferplus
+from ..report import metrics, plot_confusion
+from . import distill, ferplus, task
 from .augment import augment, camera
-from .face_models import ARCHS, macs
+from .models import ARCHS, macs
 from .fer2013 import Split, load
-from .report import metrics, plot_confusion
 
 logger = logging.getLogger(__name__)
 
@@ -230,9 +230,9 @@ def run(args: argparse.Namespace) -> int:
     rng = np.random.default_rng(args.seed)
     data = load(args.data, splits=("Training", "PublicTest"))
     soft = distill.soft_labels(args.soft_labels, len(data["Training"])) if args.soft_labels else None
-    spec = FACE_PREPROCESS if args.align else face_task.unaligned()
+    spec = FACE_PREPROCESS if args.align else task.unaligned()
     for name in ("Training", "PublicTest"):
-        data[name] = Split(face_task.prepared(data[name].x, spec, out / f"keypoints_{name}.npy"), data[name].y)
+        data[name] = Split(task.prepared(data[name].x, spec, out / f"keypoints_{name}.npy"), data[name].y)
     base = None
     if args.ferplus:
         data, base, soft = _with_ferplus(data, args.ferplus, args.ferplus_target, soft)
@@ -246,7 +246,7 @@ def run(args: argparse.Namespace) -> int:
     if not len(train) or not len(val):
         raise SystemExit(f"{args.data}: needs Training and PublicTest faces (got {len(train)} and {len(val)})")
     teacher = distill.OnlineTeacher(args.teacher) if args.teacher else None
-    face_task.write_preprocess(out / MODEL_FILE, spec)  # calibrate-face and quantize prepare faces the same way
+    task.write_preprocess(out / MODEL_FILE, spec)  # calibrate-face and quantize prepare faces the same way
     x_val = pixels_to_input(val.x)
     n_cls = len(FACE_LABELS)
     y_val = np.eye(n_cls, dtype=np.float32)[val.y]

@@ -57,7 +57,7 @@ def prepared(faces: np.ndarray, spec: dict[str, Any], cache: Path | None = None)
         return faces
     from edge.preprocess import align_cut_faces
 
-    from .face_align import cached_keypoints, keypoints
+    from .align import cached_keypoints, keypoints
 
     kps = cached_keypoints(faces, cache) if cache is not None else keypoints(faces)
     return align_cut_faces(faces, kps, spec)

@@ -103,29 +103,6 @@ ARCHS: dict[str, Callable] = {
 }
 
 
-def float32_model(model):
-    """`model` with every layer computing in float32: a model saved while training in bf16 (`--precision bf16`,
-    Keras mixed_bfloat16) keeps that policy per layer, which the TFLite and ONNX converters cannot lower. The same
-    graph is rebuilt from its config with the policies replaced, and the (float32) weights copied over."""
-    import keras
-
-    if all(getattr(layer, "dtype_policy", None) is None or layer.dtype_policy.name == "float32" for layer in model.layers):
-        return model
-
-    def plain(obj):
-        if isinstance(obj, dict):
-            if obj.get("class_name") == "DTypePolicy":
-                return "float32"
-            return {k: plain(v) for k, v in obj.items()}
-        if isinstance(obj, list):
-            return [plain(v) for v in obj]
-        return obj
-
-    rebuilt = model.__class__.from_config(plain(model.get_config()))
-    rebuilt.set_weights(model.get_weights())
-    return rebuilt
-
-
 def macs(model) -> int:
     """Multiply-accumulates of one forward pass, counted over convolution and Dense layers."""
     from keras import layers

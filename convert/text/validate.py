@@ -25,14 +25,15 @@ from edge.labels import FACE_LABELS
 from edge.paths import MODELS_DIR
 from edge.text.classify import TextClassifier, TextResult, with_context
 
+from .. import REPO
 from . import meld
 from .goemotions import load
-from .text_task import multilabel_scores, single_label_scores
-from .train_text import DEFAULT_DATA
+from .task import multilabel_scores, single_label_scores
+from .train import DEFAULT_DATA
 
 logger = logging.getLogger(__name__)
 ARTIFACTS = ("text_int8.tflite", "text_int8.onnx")
-OWN_SENTENCES = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "own_sentences.tsv"
+OWN_SENTENCES = REPO / "benchmarks" / "data" / "own_sentences.tsv"
 BERT_BASE_MACRO_F1 = 0.64  # GoEmotions paper, Ekman grouping, test split (dataset README)
 
 

@@ -1,4 +1,4 @@
-"""`edge-convert validate`: evaluate model artifacts through edge/ (the runtime's own code) and write the report."""
+"""`edge-convert validate-face`: evaluate model artifacts through edge/ (the runtime's own code) and write the report."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import numpy as np
 
 from edge.model import Model
 
-from .report import metrics, write_report
+from ..report import metrics, write_report
 
 logger = logging.getLogger(__name__)
 
@@ -128,31 +128,31 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import face_task
+    from . import task
 
     import json
 
     inputs: dict[str, np.ndarray] = {}
-    faces = face_task.load(args.data, splits=("PrivateTest",))["PrivateTest"]
-    faces = face_task.with_ferplus(faces, "PrivateTest", args.ferplus)
+    faces = task.load(args.data, splits=("PrivateTest",))["PrivateTest"]
+    faces = task.with_ferplus(faces, "PrivateTest", args.ferplus)
     faces = faces.take(np.arange(min(len(faces), args.limit or len(faces))))
     y = faces.y
 
     def x_for(spec: dict) -> np.ndarray:  # one preparation per distinct preprocessing (BlazeFace runs once)
         key = json.dumps(spec, sort_keys=True)
         if key not in inputs:
-            inputs[key] = face_task.pixels_to_input(face_task.prepared(faces.x, spec), spec)
+            inputs[key] = task.pixels_to_input(task.prepared(faces.x, spec), spec)
         return inputs[key]
 
     paths = [Path(m) for m in args.models]
-    rows, checks = evaluate(paths, x_for, y, face_task.FACE_LABELS, args.threads, args.latency_seconds)
+    rows, checks = evaluate(paths, x_for, y, task.FACE_LABELS, args.threads, args.latency_seconds)
     env = environment(args.threads)
     judge = "FER+ majority vote" if args.ferplus else "FER2013 labels"
     report = {"title": f"Face model validation (FER2013 PrivateTest, {judge}, through edge.model.Model)",
               "notes": [f"Data: `{args.data}`, PrivateTest, {len(y)} faces, judged by {judge}. Command: `edge-convert {' '.join(sys.argv[1:])}`",
                         f"Latency: one face per call, {args.threads} thread(s), {args.latency_seconds:g} s timed after "
                         f"{LATENCY_WARMUP} warm-up runs; cores allowed {env['cpus_allowed']} of {env['cores_logical']}."],
-              "labels": list(face_task.FACE_LABELS), "system": env,
+              "labels": list(task.FACE_LABELS), "system": env,
               "artifacts": rows, "checks": checks}
     js, md = write_report(report, args.report)
     print(md.read_text())

@@ -1,0 +1,1 @@
+"""The text model: GoEmotions and MELD, the vectoriser, training and validation."""
