@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.model import Model
-from edge.preprocess import pixels_to_input
+from edge.classify.model import Model
+from edge.classify.face_preprocess import pixels_to_input
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from functools import partial
 from typing import Callable
 
 from edge.labels import FACE_LABELS
-from edge.preprocess import FACE_PREPROCESS
+from edge.classify.face_preprocess import FACE_PREPROCESS
 
 INPUT_SHAPE = (FACE_PREPROCESS["size"][0], FACE_PREPROCESS["size"][1], 1)
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from edge.audio.features import FEATURE_SET, VOICE_FEATURES, feature_names, utterance_windows
 from edge.audio.gate import GateSettings, block_levels, decide, segment_floor
-from edge.datasets import Utterance
+from edge.bench.datasets import Utterance
 from edge.labels import VOICE_LABELS, VOICE_SOURCE_MAP
 
 from .speech_corpora import DATASETS, load_emodb, load_nemo, load_ravdess

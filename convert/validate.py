@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from edge.model import Model
+from edge.classify.model import Model
 
 from .report import metrics, write_report
 

@@ -22,7 +22,7 @@ import time  # noqa: E402
 from . import __version__  # noqa: E402
 from . import config as config_mod  # noqa: E402
 from .errors import EXIT_CONFIG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNAVAILABLE, exit_code  # noqa: E402
-from .stoppable import exit_now_if_abandoned  # noqa: E402
+from .capture.stoppable import exit_now_if_abandoned  # noqa: E402
 
 logger = logging.getLogger("edge")
 
@@ -160,7 +160,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
     guard.phase = "importing"
-    from .notify import Notifier
+    from .service.notify import Notifier
     from .pipeline import Pipeline
 
     cfg = load_config(args)
@@ -271,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_config_doc)
 
     try:
-        from .service import register
+        from .service.install import register
     except ImportError:  # pragma: no cover - the installer module is part of the package
         register = None
     if register is not None:

@@ -20,7 +20,7 @@ from typing import IO, Any, Iterator
 import cv2
 import numpy as np
 
-from . import probe
+from .capture import probe
 from . import result as result_mod
 from .audio.wav import probe_wav
 from .channels import Part, channel_classes
@@ -28,8 +28,8 @@ from .channels.face import FaceChannel
 from .channels.text import TextChannel
 from .channels.voice import VoiceChannel
 from .config import Config
-from .fuse import Fuser
-from .text.classify import TextInputError, decode
+from .fuse.fusion import Fuser
+from .text.decode import TextInputError, decode
 
 logger = logging.getLogger(__name__)
 

@@ -12,12 +12,12 @@ import time
 from typing import Any
 
 from . import result as result_mod
-from .capture import VideoCapture
+from .capture.video import VideoCapture
 from .channels import Channel, Part, channel_classes
 from .config import Config
 from .errors import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, EXIT_UNAVAILABLE  # noqa: F401 - re-exported
-from .fuse import Fuser
-from .health import StageTimes, process_stats
+from .fuse.fusion import Fuser
+from .service.health import StageTimes, process_stats
 from .publish.base import Publisher
 
 logger = logging.getLogger(__name__)

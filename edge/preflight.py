@@ -14,7 +14,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from . import probe
+from .capture import probe
 from .config import Config, ConfigError
 from .paths import BUNDLED, bundled_name, resolve_model
 
@@ -101,7 +101,7 @@ def _file(key: str, spec: str) -> tuple[Path | None, list[str]]:
 
 
 def _video(spec: str) -> list[str]:
-    from .capture import URL_SCHEMES, source_kind
+    from .capture.video import URL_SCHEMES, source_kind
 
     kind = source_kind(spec)
     if kind == "url":
@@ -191,6 +191,6 @@ def _model(key: str, configured: str, task: str, backend: str) -> list[str]:
     if vocabulary and not (path.parent / vocabulary).is_file():
         return [f"{name}: its vocabulary {vocabulary} is not beside it (copy the model, its .json and "
                 f"{vocabulary} together)"]
-    from .model import check_model_file  # the sidecar against the model's real tensors (issue 22)
+    from .classify.model import check_model_file  # the sidecar against the model's real tensors (issue 22)
 
     return [f"{name}: {e}" for e in check_model_file(path, None if backend == "auto" else backend)]

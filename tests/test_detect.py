@@ -17,7 +17,7 @@ from edge.detect import DETECTORS, Box, Detection, DetectorUnavailable, keep, ma
 from edge.detect import ssd
 from edge.detect.blazeface import BlazeFaceDetector
 from edge.paths import MODELS_DIR
-from edge.preprocess import FACE_PREPROCESS, crop_with_margin
+from edge.classify.face_preprocess import FACE_PREPROCESS, crop_with_margin
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ROOT.parent / "shared" / "datasets" / "face-photos" / "images"

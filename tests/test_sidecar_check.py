@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from edge.description import DescriptionError, description_path
-from edge.model import Model, check_model_file
+from edge.classify.model import Model, check_model_file
 from edge.paths import FACE_MODEL, MODELS_DIR
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..health import peak_rss_bytes
+from ..service.health import peak_rss_bytes
 from .stats import summarize
 
 logger = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ class Part:
     """One channel's share of one result."""
 
     fields: dict[str, Any]  # its keys of the result JSON, in order (face: `faces`; voice: `audio`, `audio_reason`)
-    vector: np.ndarray | None = None  # edge.fuse.to_fused: FUSED_LABELS + its own, NaN where no label; None: sits out
+    vector: np.ndarray | None = None  # edge.fuse.fusion.to_fused: FUSED_LABELS + its own, NaN where no label; None: sits out
     fresh: bool = False  # a new reading arrived in this step (loops without video publish only then)
     progressed: bool = False  # input flowed in this step (the loop is alive: systemd watchdog, readiness)
     value: Any = field(default=None, compare=False)  # the channel's own results (list of FaceResult, VoiceResult)

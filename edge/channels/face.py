@@ -8,12 +8,12 @@ from typing import Sequence
 
 import numpy as np
 
-from ..classify import FaceClassifier, FaceResult
+from ..classify.face import FaceClassifier, FaceResult
 from ..detect.base import Box
-from ..events import EventTracker
-from ..fuse import relabel, to_fused
+from ..fuse.events import EventTracker
+from ..fuse.fusion import relabel, to_fused
 from ..paths import SAMPLE_VIDEO, resolve_model
-from ..track import Observation, Tracker
+from ..fuse.track import Observation, Tracker
 from .base import Channel, Part, model_options
 
 logger = logging.getLogger(__name__)

@@ -6,9 +6,9 @@ import logging
 import threading
 import time
 
-from ..fuse import to_fused
+from ..fuse.fusion import to_fused
 from ..paths import resolve_model
-from ..text.classify import TextClassifier, TextInputError, TextResult, with_context
+from ..classify.text import TextClassifier, TextInputError, TextResult, with_context
 from .base import Channel, Part, model_options
 
 logger = logging.getLogger(__name__)
@@ -76,8 +76,8 @@ class TextChannel(Channel):
     # -- the live loop ----------------------------------------------------------------------
     def open(self, stop: threading.Event, realtime: bool, media_clock: bool = False) -> None:
         """Texts arrive in real time whatever the video does (`media_clock` does not apply to them)."""
-        from ..text.inbox import TextInbox, text_byte_limit
-        from ..text.sources import MqttTextSource, StdinTextSource
+        from ..capture.text_inbox import TextInbox, text_byte_limit
+        from ..capture.text import MqttTextSource, StdinTextSource
 
         t = self.text_cfg
         self.inbox = TextInbox(t.queue_size, text_byte_limit(t.max_chars))
@@ -90,7 +90,7 @@ class TextChannel(Channel):
     def step(self, frame, timing: dict[str, float], until_s: float | None = None) -> Part:
         """Classify the next waiting text (one per step, so every text gets its own result); else the latest
         while it is fresh."""
-        from ..text.sources import payload_text
+        from ..capture.text import payload_text
 
         arrival = self.inbox.get()
         fresh = arrival is not None

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from ..audio.voice import StreamUpdate, VoiceClassifier, VoiceResult, VoiceStream
-from ..fuse import to_fused
+from ..classify.voice import StreamUpdate, VoiceClassifier, VoiceResult, VoiceStream
+from ..fuse.fusion import to_fused
 from ..paths import SAMPLE_AUDIO, resolve_model
 from .base import Channel, Part, gate_options, model_options
 
@@ -67,7 +67,7 @@ class VoiceChannel(Channel):
 
     # -- the live loop ----------------------------------------------------------------------
     def open(self, stop: threading.Event, realtime: bool, media_clock: bool = False) -> None:
-        from ..capture_audio import AudioCapture, FollowingAudio, make_audio_source
+        from ..capture.audio import AudioCapture, FollowingAudio, make_audio_source
 
         a, v = self.audio_cfg, self.video_cfg
         timeout = v.open_timeout_s if v is not None else 10.0

@@ -10,8 +10,8 @@ import select
 import sys
 import threading
 
-from .classify import TextInputError, decode
-from .inbox import TextInbox
+from ..text.decode import TextInputError, decode
+from .text_inbox import TextInbox
 
 logger = logging.getLogger(__name__)
 

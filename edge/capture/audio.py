@@ -83,7 +83,7 @@ class WavFileSource(AudioSource):
         self._reader = None
 
     def open(self) -> None:
-        from .audio.wav import WavError, WavReader
+        from ..audio.wav import WavError, WavReader
 
         try:
             self._reader = WavReader(self.path)
@@ -95,7 +95,7 @@ class WavFileSource(AudioSource):
         self._reader.rewind()
 
     def read(self, frames: int) -> np.ndarray | None:
-        from .audio.wav import to_mono
+        from ..audio.wav import to_mono
 
         x = self._reader.read(frames)
         return None if x is None else to_mono(x)
