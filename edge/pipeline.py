@@ -92,7 +92,7 @@ class Pipeline:
         # A video file is the clock: its sound track follows the frames' position, whatever start-up cost.
         media_clock = self.video is not None and self.video.source.is_file
         for ch in self.channels.values():
-            ch.open(stop, realtime, media_clock)
+            ch.open(stop, realtime, media_clock, broker=self.publisher.connection)
 
     # -- per step -------------------------------------------------------------------------
     def step(self, frame) -> dict[str, Any]:

@@ -24,7 +24,7 @@ MODEL_SUFFIXES = {".tflite": ("litert", "tflite-runtime"), ".onnx": ("onnxruntim
 def check(cfg: Config) -> None:
     """Raise ConfigError listing every problem found, each naming its key."""
     from .channels import channel_classes
-    from .publish import settings as mqtt_settings
+    from .mqtt import settings as mqtt_settings
 
     specs = {cls.name: cls.source(cfg) for cls in channel_classes()}  # the channels' own reading of the sources
     video, audio, text = specs.get("face"), specs.get("voice"), specs.get("text")

@@ -64,11 +64,12 @@ class Channel:
         """The channel's fields when it has nothing to say (off, no input, stale), with the reason where it has one."""
         raise NotImplementedError
 
-    def open(self, stop: threading.Event, realtime: bool, media_clock: bool = False) -> None:
+    def open(self, stop: threading.Event, realtime: bool, media_clock: bool = False, broker=None) -> None:
         """Start the channel's own input, if it has one (video frames come from the loop).
 
         `media_clock`: the frames come from a video file, so a file input follows the frames' position
-        (`until_s` and `frame.loop` in `step`) instead of the wall clock."""
+        (`until_s` and `frame.loop` in `step`) instead of the wall clock. `broker`: the connection results are
+        published on (edge.mqtt.connection.MqttConnection), for an input from the same broker; None without one."""
 
     def step(self, frame, timing: dict[str, float], until_s: float | None = None) -> Part:
         """This step's Part. `frame` is the loop's video frame (or None); `until_s`: with a video file, the media

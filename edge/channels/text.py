@@ -74,7 +74,7 @@ class TextChannel(Channel):
         return self.part(res)
 
     # -- the live loop ----------------------------------------------------------------------
-    def open(self, stop: threading.Event, realtime: bool, media_clock: bool = False) -> None:
+    def open(self, stop: threading.Event, realtime: bool, media_clock: bool = False, broker=None) -> None:
         """Texts arrive in real time whatever the video does (`media_clock` does not apply to them)."""
         from ..capture.text_inbox import TextInbox, text_byte_limit
         from ..capture.text import MqttTextSource, StdinTextSource
@@ -84,7 +84,7 @@ class TextChannel(Channel):
         if t.source == "stdin":
             self.input = StdinTextSource(self.inbox)
         else:
-            self.input = MqttTextSource(self.inbox, self.mqtt_cfg, t.topic, t.qos)
+            self.input = MqttTextSource(self.inbox, self.mqtt_cfg, t.topic, t.qos, broker)
         self.input.start(stop)
 
     def step(self, frame, timing: dict[str, float], until_s: float | None = None) -> Part:

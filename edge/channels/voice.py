@@ -66,7 +66,7 @@ class VoiceChannel(Channel):
         return self.part(res)
 
     # -- the live loop ----------------------------------------------------------------------
-    def open(self, stop: threading.Event, realtime: bool, media_clock: bool = False) -> None:
+    def open(self, stop: threading.Event, realtime: bool, media_clock: bool = False, broker=None) -> None:
         from ..capture.audio import AudioCapture, FollowingAudio, make_audio_source
 
         a, v = self.audio_cfg, self.video_cfg

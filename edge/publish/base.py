@@ -10,6 +10,7 @@ class Publisher(ABC):
     """`publish` must never block the inference loop nor raise into it."""
 
     name = "base"
+    connection = None  # the broker connection results leave by (MQTT), which inputs from that broker share
 
     @abstractmethod
     def publish(self, result: dict[str, Any]) -> None:
