@@ -72,6 +72,10 @@ class LatestFrame:
             frame, self._frame = self._frame, None
             return frame
 
+    @property
+    def empty(self) -> bool:
+        return self._frame is None
+
     def close(self) -> None:
         with self._cond:
             self.closed = True
@@ -233,6 +237,25 @@ class VideoCapture:
     def dropped(self) -> int:
         return self.latest.dropped
 
+    def next(self, timeout: float) -> Frame | None:
+        """The latest frame, waiting at most `timeout` seconds; None when none came (see `exhausted`)."""
+        return self.latest.get(timeout)
+
+    @property
+    def exhausted(self) -> bool:
+        """The source ended (a file's end, a failure in `error`) and its last frame has been taken."""
+        return self.ended.is_set() and self.latest.empty
+
+    @property
+    def is_file(self) -> bool:
+        return self.source.is_file
+
+    def media_end_s(self, frame: Frame) -> float | None:
+        """A file's position at the end of `frame`, the clock the other inputs of a video file follow; None live."""
+        if not self.source.is_file:
+            return None
+        return frame.pos_s + 1.0 / max(self.source.fps, 1.0)
+
     def start(self) -> "VideoCapture":
         """Open the source (a failure raises: a wrong source is reported, not retried) and start reading.
 
@@ -290,7 +313,7 @@ class VideoCapture:
                 self.frames += 1
                 if not self.realtime and self.source.is_file:
                     # Offline processing of a file: wait until the consumer took the frame.
-                    while self.latest._frame is not None and not self.stop.is_set():
+                    while not self.latest.empty and not self.stop.is_set():
                         time.sleep(0.001)
         except Exception as e:  # noqa: BLE001 - a capture failure must reach the loop, not kill the process
             self.error = f"video capture failed: {e}"

@@ -28,7 +28,6 @@ class VoiceChannel(Channel):
         self._loop = 0  # the video file's pass (frame.loop) the sound track is playing
         self.stream: VoiceStream | None = None
         self.windows = 0
-        self._pos = 0  # read position in the capture's ring buffer, in samples
         self._last: tuple[float, VoiceResult] | None = None  # (utterance end in stream seconds, its result)
 
     @classmethod
@@ -79,29 +78,24 @@ class VoiceChannel(Channel):
             self.capture = AudioCapture(source, stop, buffer_s=a.buffer_s, realtime=realtime,
                                         loop=bool(v is not None and v.loop), open_timeout_s=timeout).start()
         self.stream = VoiceStream.from_config(self.classifier, a, self.capture.sample_rate)
-        self._pos = 0
 
     def _restart(self, loop: int) -> None:
         """The looping video started again: so does its sound track, and the last utterance is history."""
         self._loop = loop
         self.capture.restart()
         self.stream = VoiceStream.from_config(self.classifier, self.audio_cfg, self.capture.sample_rate)
-        self._pos, self._last, self.ended = 0, None, False
+        self._last, self.ended = None, False
 
     def step(self, frame, timing: dict[str, float], until_s: float | None = None) -> Part:
         """Feed the new samples to the utterance stream; the latest utterance while it is fresh."""
-        cap, rate = self.capture, self.capture.sample_rate
         upto = None
         if self.following and until_s is not None:
             if frame is not None and frame.loop != self._loop:
                 self._restart(frame.loop)
-                cap = self.capture
-            upto = int(round(until_s * rate))
-            cap.fill_until(upto)
-        samples, self._pos = cap.ring.read_since(self._pos, upto)
-        cap.consumed = self._pos
+            upto = int(round(until_s * self.capture.sample_rate))
+        samples = self.capture.read(upto)
         update = self.stream.feed(samples)
-        if cap.ended.is_set() and cap.ring.written == self._pos and not self.ended:
+        if self.capture.exhausted and not self.ended:
             self.ended = True
             last = self.stream.flush()  # end of a file: the utterance in progress still counts
             if last is not None:
@@ -123,7 +117,7 @@ class VoiceChannel(Channel):
             return self.absent(waiting)
         # Ages are in stream time, so files processed faster than real time age their voice results correctly;
         # both clocks start with the pipeline, so a live camera and microphone agree too.
-        now_s = max(self._pos / self.capture.sample_rate, frame.pos_s if frame is not None else 0.0)
+        now_s = max(self.capture.position / self.capture.sample_rate, frame.pos_s if frame is not None else 0.0)
         end_s, res = self._last
         age = max(0.0, now_s - end_s)
         if age > self.max_age_s:

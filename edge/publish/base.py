@@ -11,6 +11,7 @@ class Publisher(ABC):
 
     name = "base"
     connection = None  # the broker connection results leave by (MQTT), which inputs from that broker share
+    reader_gone = False  # nobody reads the results any more (stdout's pipe closed): the loop stops
 
     @abstractmethod
     def publish(self, result: dict[str, Any]) -> None:
