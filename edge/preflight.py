@@ -17,8 +17,9 @@ from pathlib import Path
 from .capture import probe
 from .config import Config, ConfigError
 from .paths import BUNDLED, bundled_name, resolve_model
+from .registry import BACKENDS, formats
 
-MODEL_SUFFIXES = {".tflite": ("litert", "tflite-runtime"), ".onnx": ("onnxruntime",)}
+MODEL_SUFFIXES = formats(BACKENDS)  # model suffix -> the backends that read it
 
 
 def check(cfg: Config) -> None:

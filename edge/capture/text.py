@@ -69,6 +69,11 @@ class TextSource:
         self.inbox = inbox
         self.ended = False
 
+    @classmethod
+    def from_config(cls, inbox: TextInbox, cfg, broker=None) -> "TextSource":
+        """The source `text.source` names, from the config (`broker`: the publisher's MQTT connection, if any)."""
+        return cls(inbox)
+
     def start(self, stop: threading.Event) -> "TextSource":
         return self
 
@@ -175,6 +180,10 @@ class MqttTextSource(TextSource):
             # for the subscriber's id keep matching).
             broker = MqttConnection(mqtt_cfg, client_id(mqtt_cfg, device) + "-text", device)
         self.broker = broker
+
+    @classmethod
+    def from_config(cls, inbox: TextInbox, cfg, broker=None) -> "MqttTextSource":
+        return cls(inbox, cfg.mqtt, cfg.text.topic, cfg.text.qos, broker)
 
     def start(self, stop: threading.Event) -> "MqttTextSource":
         logger.info("text: subscribing to %s on %s:%d", self.topic, self.cfg.host, self.cfg.port)

@@ -16,21 +16,14 @@ The live loop (`edge/pipeline.py`, and so `edge-bench pipeline`) builds every ch
 steps them all each frame and fuses their vectors with `Fuser.from_config(cfg.fusion)`; `infer` uses the same
 channels on whole files. The result JSON lists the channels' fields in the order of CHANNELS.
 
-A new modality is one module here, one entry in CHANNELS, its config section and its `fusion.<name>_weight`
+A new modality is one module here, one entry in CHANNELS (edge/registry.py), its config section and its `fusion.<name>_weight`
 (text is the example: edge/channels/text.py, [text], fusion.text_weight and text_max_age_s).
 """
 
 from __future__ import annotations
 
-from ..registry import import_class
+from ..registry import CHANNELS, load
 from .base import Channel, Part
-
-# name -> (module, class, pip package the module needs or None). Order: the result's field order.
-CHANNELS = {
-    "face": ("edge.channels.face", "FaceChannel", None),
-    "voice": ("edge.channels.voice", "VoiceChannel", None),
-    "text": ("edge.channels.text", "TextChannel", None),
-}
 
 __all__ = ["CHANNELS", "Channel", "Part", "channel_class", "channel_classes"]
 
@@ -38,7 +31,7 @@ __all__ = ["CHANNELS", "Channel", "Part", "channel_class", "channel_classes"]
 def channel_class(name: str) -> type[Channel]:
     if name not in CHANNELS:
         raise ValueError(f"unknown channel {name!r}; choose one of {', '.join(CHANNELS)}")
-    return import_class("channel", name, *CHANNELS[name], error=RuntimeError)
+    return load(CHANNELS, name, "channel", RuntimeError)
 
 
 def channel_classes() -> list[type[Channel]]:

@@ -49,11 +49,11 @@ class FaceChannel(Channel):
     @staticmethod
     def _detector(cfg, backend: str | None):
         """The configured detector; BlazeFace that cannot run here (no TFLite runtime) falls back to Haar."""
-        from ..backends import BackendUnavailable
+        from ..backends import SUFFIXES, BackendUnavailable
         from ..detect import DetectorUnavailable, make_detector
 
         d, m = cfg.detect, cfg.models
-        tflite_backend = backend if backend in ("litert", "tflite-runtime") else None
+        tflite_backend = backend if backend in SUFFIXES[".tflite"] else None  # the detectors' models are .tflite
         try:
             return make_detector(d.detector, min_score=d.min_score, threads=m.threads, backend=tflite_backend)
         except (BackendUnavailable, DetectorUnavailable) as e:

@@ -23,14 +23,14 @@ class TextChannel(Channel):
     counters = ("texts", "texts_without_emotion", "texts_dropped", "texts_cut")
     off_reason = "text off"
 
-    def __init__(self, classifier: TextClassifier, text_cfg, mqtt_cfg, max_age_s: float) -> None:
-        self.classifier, self.text_cfg, self.mqtt_cfg, self.max_age_s = classifier, text_cfg, mqtt_cfg, max_age_s
+    def __init__(self, classifier: TextClassifier, cfg, max_age_s: float) -> None:
+        self.classifier, self.cfg, self.text_cfg, self.max_age_s = classifier, cfg, cfg.text, max_age_s
         self.input = None
         self.inbox = None
         self.texts = 0
         self.rejected = 0
         self._last: tuple[float, Part] | None = None  # (arrival, monotonic seconds; its part)
-        self.context = text_cfg.context  # weight of the previous text (text.context)
+        self.context = cfg.text.context  # weight of the previous text (text.context)
         self._previous: tuple[float, object] | None = None  # (monotonic seconds, its own probabilities)
 
     @classmethod
@@ -42,7 +42,7 @@ class TextChannel(Channel):
         opts = model_options(cfg.models)
         classifier = TextClassifier(resolve_model("text", cfg.models.text, opts["backend"]), max_chars=cfg.text.max_chars,
                                     **opts)
-        return cls(classifier, cfg.text, cfg.mqtt, cfg.fusion.text_max_age_s)
+        return cls(classifier, cfg, cfg.fusion.text_max_age_s)
 
     @classmethod
     def absent(cls, reason: str) -> Part:
@@ -77,14 +77,12 @@ class TextChannel(Channel):
     def open(self, stop: threading.Event, realtime: bool, media_clock: bool = False, broker=None) -> None:
         """Texts arrive in real time whatever the video does (`media_clock` does not apply to them)."""
         from ..capture.text_inbox import TextInbox, text_byte_limit
-        from ..capture.text import MqttTextSource, StdinTextSource
+        from ..registry import TEXT_SOURCES, load
 
         t = self.text_cfg
         self.inbox = TextInbox(t.queue_size, text_byte_limit(t.max_chars))
-        if t.source == "stdin":
-            self.input = StdinTextSource(self.inbox)
-        else:
-            self.input = MqttTextSource(self.inbox, self.mqtt_cfg, t.topic, t.qos, broker)
+        source = load(TEXT_SOURCES, t.source, "text source", RuntimeError)
+        self.input = source.from_config(self.inbox, self.cfg, broker)
         self.input.start(stop)
 
     def step(self, frame, timing: dict[str, float], until_s: float | None = None) -> Part:

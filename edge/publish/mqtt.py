@@ -27,6 +27,10 @@ class MqttPublisher(Publisher):
 
     name = "mqtt"
 
+    @classmethod
+    def from_config(cls, cfg, **options: Any) -> "MqttPublisher":
+        return cls(cfg.mqtt)
+
     def __init__(self, cfg: MqttConfig) -> None:
         self.cfg = cfg
         read_password(cfg)  # a password error is a configuration error, raised before anything starts
