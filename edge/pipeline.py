@@ -1,4 +1,4 @@
-"""The live loop: capture -> channels (face, voice, text) -> fuse -> publish, until stopped.
+"""The live loop: the channels' inputs -> each channel's part -> fuse -> publish, until stopped.
 
 One stop event; every wait is bounded; signals only set the event; shutdown joins the
 capture threads (producers) before closing the publisher (consumer).
@@ -13,6 +13,7 @@ from typing import Any
 
 from . import result as result_mod
 from .capture.video import VideoCapture
+from .preflight import nothing_to_do
 from .channels import Channel, Part, channel_classes
 from .config import Config
 from .errors import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, EXIT_UNAVAILABLE  # noqa: F401 - re-exported
@@ -40,8 +41,7 @@ class Pipeline:
         classes = channel_classes()
         specs = {cls.name: cls.source(cfg) for cls in classes}
         if all(spec is None for spec in specs.values()):
-            raise ValueError("video.source, audio.source and text.source are all 'none': nothing to do")
-        self.video_spec = specs.get("face")  # the loop's frames feed the face channel
+            raise ValueError(nothing_to_do(classes))
         t0 = time.perf_counter()
         self.channels: dict[str, Channel] = {}  # the channels this config turns on, in result order
         self.parts_off: dict[str, Part] = {}  # the fields of those it turns off
@@ -63,7 +63,7 @@ class Pipeline:
 
             self.page_token = read_token(cfg.http)
         self.load_s = time.perf_counter() - t0
-        self.video: VideoCapture | None = None
+        self.video: VideoCapture | None = None  # the frames the loop steps by: a `frames` channel's capture
         self.processed = 0
         self.input_seen = False  # some channel has had input (readiness without video)
         self.fresh = False  # a channel got a new reading in this step (loops without video publish only then)
@@ -79,25 +79,22 @@ class Pipeline:
 
     # -- start-up -------------------------------------------------------------------------
     def loaded_models(self) -> str:
-        """What the loop runs, read from its channels: each model file and backend, and the face detector."""
-        parts = []
-        for name, channel in self.channels.items():
-            model = getattr(getattr(channel, "classifier", None), "model", None)
-            if model is not None:
-                parts.append(f"{name}: {model.path.name} ({model.backend.name})")
-            detector = getattr(channel, "detector", None)
-            if detector is not None:
-                parts.append(f"detector: {getattr(detector, 'name', type(detector).__name__)}")
-        return ", ".join(parts)
+        """What the loop runs, as its channels describe it: each model file and backend, the face detector."""
+        return ", ".join(line for ch in self.channels.values() for line in ch.describe())
 
     def open_sources(self, stop: threading.Event) -> None:
-        if self.video_spec is not None:
-            self.video = VideoCapture.from_config(self.video_spec, self.cfg.video, stop).start()
-        realtime = self.cfg.video.realtime if self.video is not None else True
+        """The channels whose input is frames first: their capture is the loop's clock, which the others follow."""
+        broker = self.publisher.connection
+        framed = [ch for ch in self.channels.values() if ch.frames]
+        for ch in framed:
+            ch.open(stop, True, False, broker=broker)
+        self.video = next((ch.capture for ch in framed if ch.capture is not None), None)
+        realtime = self.video.realtime if self.video is not None else True
         # A video file is the clock: its sound track follows the frames' position, whatever start-up cost.
         media_clock = self.video is not None and self.video.is_file
         for ch in self.channels.values():
-            ch.open(stop, realtime, media_clock, broker=self.publisher.connection)
+            if not ch.frames:
+                ch.open(stop, realtime, media_clock, broker=broker)
 
     # -- per step -------------------------------------------------------------------------
     def step(self, frame) -> dict[str, Any]:
@@ -258,9 +255,7 @@ class Pipeline:
             self.notifier.stopping()
         if self.server is not None:
             self.server.close(timeout=min(left(), 0.5))
-        if self.video is not None:
-            self.video.join(timeout=min(left(), 0.5))
-        for ch in self.channels.values():
+        for ch in self.channels.values():  # the frame capture with its channel
             ch.close(timeout=min(left(), 0.5))
         self._finish_events()
         self.publisher.close(timeout=left())

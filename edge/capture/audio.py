@@ -15,6 +15,29 @@ from .stoppable import abandon, call_until_stopped
 logger = logging.getLogger(__name__)
 
 
+def check_source(spec: str) -> list[str]:
+    """What is wrong with `audio.source = spec` before it is opened: a WAV file that is missing or does not decode
+    (a microphone is hardware: `run` reports it when it opens it)."""
+    from ..audio.wav import WavError, probe_wav
+    from . import probe
+
+    if spec == "mic":
+        return []  # hardware: opened (or reported, exit 3) by `run`
+    path, errors = probe.check_file("audio.source", spec)
+    if path is None:
+        return errors
+    if not path.is_file():
+        return [f"audio.source = {spec!r}: not a regular file (a FIFO or device); give a WAV file or 'mic'"]
+    try:
+        found = probe.sniff(path)
+        if found.kind != probe.AUDIO:
+            return [f"audio.source = {spec!r}: {found.format} {found.kind}, not a WAV file"]
+        probe_wav(path)
+    except (probe.ProbeError, WavError) as e:
+        return [f"audio.source = {spec!r}: {str(e).replace(str(path) + ': ', '')}"]
+    return []
+
+
 class RingBuffer:
     """Fixed-size float32 ring; the writer never waits, readers ask for samples since a position."""
 

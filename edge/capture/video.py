@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from . import probe
 from .probe import MAX_IMAGE_PIXELS
 from .stoppable import abandon, call_until_stopped
 
@@ -37,6 +38,46 @@ def source_kind(spec: str) -> str:
     if "://" in spec:
         return "url"
     return "file"
+
+
+def check_source(spec: str) -> list[str]:
+    """What is wrong with `video.source = spec` before it is opened: a URL scheme OpenCV cannot open, a file that is
+    missing, not a video or without one decodable frame (a camera is hardware: `run` reports it when it opens it)."""
+    kind = source_kind(spec)
+    if kind == "url":
+        scheme = spec.split("://", 1)[0].lower()
+        if scheme not in URL_SCHEMES:
+            return [f"video.source = {spec!r}: unsupported URL scheme {scheme!r} (use {', '.join(URL_SCHEMES)})"]
+        return []
+    if kind != "file":
+        return []  # a camera, a pipeline or a keyword: opened (or reported, exit 3) by `run`
+    path, errors = probe.check_file("video.source", spec)
+    if path is None or not path.is_file():
+        return errors  # a FIFO is read as a stream: nothing to look at before a writer appears
+    try:
+        found = probe.sniff(path)
+    except probe.ProbeError as e:
+        return [f"video.source = {spec!r}: {e}"]
+    if found.kind == probe.AUDIO:
+        return [f"video.source = {spec!r}: {found.format} audio, not a video (put it in audio.source)"]
+    return _first_frame(spec, path)
+
+
+def _first_frame(spec: str, path: Path) -> list[str]:
+    """A video file must hold at least one decodable frame of a size within the pixel limit."""
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            return [f"video.source = {spec!r}: not a video OpenCV can open (damaged, or a codec it lacks)"]
+        w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        if w * h > MAX_IMAGE_PIXELS:
+            return [f"video.source = {spec!r}: frames of {w}x{h} pixels, more than the "
+                    f"{MAX_IMAGE_PIXELS / 1e6:.0f} MP limit (memory)"]
+        if not cap.read()[0]:
+            return [f"video.source = {spec!r}: no decodable frame (damaged, or a codec OpenCV lacks)"]
+    finally:
+        cap.release()
+    return []
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,24 @@ class Part:
     subject: Any = None  # who `vector` is about (the followed face's track id); fusion restarts when it changes
 
 
+@dataclass(frozen=True)
+class Inferred:
+    """A channel's share of one `infer` result."""
+
+    part: Part
+    frame: int | None = None  # the frame the result shows (a video's best-detected one)
+    extra: dict[str, Any] = field(default_factory=dict)  # result keys after `input` (a video's frames and timeline)
+    warnings: tuple[str, ...] = ()  # what `infer` logs about the input (a truncated JPEG), one line each
+
+
+@dataclass(frozen=True)
+class InferOptions:
+    """`infer`'s flags (`--crop`, `--sample-fps`)."""
+
+    crop: bool = False  # images are already-cropped faces
+    sample_fps: float = 5.0  # frames per second analysed in videos
+
+
 def model_options(models) -> dict[str, Any]:
     """Backend, threads and providers of the [models] section, as every classifier takes them."""
     return {"backend": None if models.backend == "auto" else models.backend, "threads": models.threads,
@@ -46,8 +64,14 @@ class Channel:
     name: ClassVar[str] = ""
     stages: ClassVar[tuple[str, ...]] = ()
     counters: ClassVar[tuple[str, ...]] = ()
+    source_key: ClassVar[str] = ""  # the config key of its input ("video.source"), for errors that name it
+    task: ClassVar[str] = ""  # its model is `models.<task>`, checked against its sidecar before start; "": none
+    infer_kinds: ClassVar[frozenset] = frozenset()  # `infer` inputs it reads: edge.capture.probe kinds, or "text"
+    no_input: ClassVar[str] = ""  # the reason `absent` gives for an `infer` input of another kind
     off_reason: ClassVar[str] = "off"  # the reason `absent` gives when the config turns the channel off
+    frames: ClassVar[bool] = False  # its input is frames the loop steps by (its `capture`, once open)
     ended = False  # its input finished (a file); live inputs never end
+    capture: Any = None  # a `frames` channel's frame capture (edge.capture.video.VideoCapture), once open
 
     @classmethod
     def source(cls, cfg) -> str | None:
@@ -55,8 +79,25 @@ class Channel:
         raise NotImplementedError
 
     @classmethod
+    def check(cls, cfg, spec: str) -> list[str]:
+        """What is wrong with its part of the config for input `spec` (a file that must exist and decode, rules
+        between its keys), each problem naming its key; its model is checked from `task`."""
+        return []
+
+    @classmethod
     def from_config(cls, cfg) -> "Channel":
         """Load the model and everything else expensive, once."""
+        raise NotImplementedError
+
+    def describe(self) -> list[str]:
+        """What it runs, for the start-up log line: its model file and backend."""
+        model = getattr(getattr(self, "classifier", None), "model", None)
+        return [f"{self.name}: {model.path.name} ({model.backend.name})"] if model is not None else []
+
+    def infer(self, item, kind, timing: dict[str, float], options: InferOptions) -> Inferred:
+        """One `infer` input whose kind (edge.capture.probe.FileKind) is in `infer_kinds`: a file path, or for kind
+        "text" a string (bytes: a command-line argument that is not UTF-8). ValueError fails the input with its
+        reason."""
         raise NotImplementedError
 
     @classmethod

@@ -8,8 +8,9 @@ import time
 
 from ..fuse.fusion import to_fused
 from ..paths import resolve_model
-from ..classify.text import TextClassifier, TextInputError, TextResult, with_context
-from .base import Channel, Part, model_options
+from ..classify.text import TextClassifier, TextResult, with_context
+from ..text.decode import TextInputError, decode
+from .base import Channel, InferOptions, Inferred, Part, model_options
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +22,10 @@ class TextChannel(Channel):
     name = "text"
     stages = ("text_classify",)
     counters = ("texts", "texts_without_emotion", "texts_dropped", "texts_cut")
+    source_key = "text.source"
+    task = "text"
+    infer_kinds = frozenset({"text"})
+    no_input = "no text input"
     off_reason = "text off"
 
     def __init__(self, classifier: TextClassifier, cfg, max_age_s: float) -> None:
@@ -45,8 +50,26 @@ class TextChannel(Channel):
         return cls(classifier, cfg, cfg.fusion.text_max_age_s)
 
     @classmethod
+    def check(cls, cfg, spec: str) -> list[str]:
+        from ..mqtt import settings as mqtt_settings
+
+        return mqtt_settings.check(cfg.mqtt) if spec == "mqtt" else []  # texts from MQTT: the [mqtt] broker
+
+    @classmethod
     def absent(cls, reason: str) -> Part:
         return Part({"text": None, "text_reason": reason})
+
+    def infer(self, item, kind, timing: dict[str, float], options: InferOptions) -> Inferred:
+        """A sentence (a line of a text file, a `--text` argument); bytes: an argument that is not UTF-8, reported
+        as such, never echoed as the surrogates Python keeps them in."""
+        if isinstance(item, bytes):
+            try:
+                decode(item)
+                reason = "not UTF-8 text"
+            except TextInputError as e:
+                reason = str(e)
+            return Inferred(Part({"text": {"emotion": None, "reason": reason}}))
+        return Inferred(self.classify(item, timing))
 
     def part(self, res: TextResult, age_s: float | None = None) -> Part:
         """A text's fields: its emotion (and age), or null and the reason, with the flags either way."""

@@ -5,10 +5,18 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from ..audio.wav import probe_wav
+from ..capture import probe
+from ..capture.audio import check_source as check_audio_source
 from ..classify.voice import StreamUpdate, VoiceClassifier, VoiceResult, VoiceStream
 from ..fuse.fusion import to_fused
 from ..paths import SAMPLE_AUDIO, resolve_model
-from .base import Channel, Part, gate_options, model_options
+from .base import Channel, InferOptions, Inferred, Part, gate_options, model_options
+
+# A WAV is classified whole in `infer`: its features take ~3.6 MB per second of audio (30 s peaks at 169 MB,
+# benchmarks/reports/input_memory.md), so 30 s stays well within the 400 MB budget; longer recordings stream
+# through `edge-emotion run --audio FILE`.
+MAX_AUDIO_S = 30.0
 
 
 class VoiceChannel(Channel):
@@ -17,6 +25,10 @@ class VoiceChannel(Channel):
     name = "voice"
     stages = ("audio_features", "audio_classify")
     counters = ("audio_windows",)
+    source_key = "audio.source"
+    task = "voice"
+    infer_kinds = frozenset({probe.AUDIO, probe.VIDEO})  # a video's sound track is the WAV beside it
+    no_input = "no audio input"
     off_reason = "audio off"
 
     def __init__(self, classifier: VoiceClassifier, audio_cfg, max_age_s: float, spec: str | None = None,
@@ -42,6 +54,16 @@ class VoiceChannel(Channel):
         return cls(classifier, cfg.audio, cfg.fusion.voice_max_age_s, cls.source(cfg), cfg.video)
 
     @classmethod
+    def check(cls, cfg, spec: str) -> list[str]:
+        errors = check_audio_source(spec)
+        a = cfg.audio
+        if a.min_speech_s > a.max_utterance_s:  # no utterance is ever long enough
+            errors.append(f"audio.min_speech_s = {a.min_speech_s:g} is more than audio.max_utterance_s = "
+                          f"{a.max_utterance_s:g}: an utterance is cut before it is long enough, so no voice result "
+                          "ever comes; lower min_speech_s or raise max_utterance_s")
+        return errors
+
+    @classmethod
     def absent(cls, reason: str) -> Part:
         return Part({"audio": None, "audio_reason": reason})
 
@@ -53,6 +75,29 @@ class VoiceChannel(Channel):
         if age_s is not None:
             d["age_s"] = round(age_s, 3)
         return Part({"audio": d}, to_fused(res.probs, self.classifier.labels), value=res)
+
+    def infer(self, item, kind: probe.FileKind, timing: dict[str, float], options: InferOptions) -> Inferred:
+        """A WAV file as one utterance; for a video, the WAV beside it with the same stem (OpenCV reads no audio)."""
+        path = Path(item)
+        if kind.kind == probe.AUDIO:
+            self._check_length(path)
+            return Inferred(self.file_part(path, timing))
+        wav = path.with_suffix(".wav")
+        if not wav.is_file():
+            return Inferred(self.absent("no audio track (put <video>.wav beside the video)"))
+        try:
+            self._check_length(wav)
+            return Inferred(self.file_part(wav, timing))
+        except ValueError as e:  # a bad sound track costs the voice part, not the video's faces
+            return Inferred(self.absent(f"sound track {wav.name} unusable: {str(e).replace(f'{wav}: ', '')}"))
+
+    @staticmethod
+    def _check_length(path: Path) -> None:
+        info = probe_wav(path)
+        if info.duration_s > MAX_AUDIO_S:
+            raise ValueError(f"{info.duration_s:.0f} s of audio, more than the {MAX_AUDIO_S:g} s infer classifies at "
+                             f"once (memory); cut it into utterances, or stream it with `edge-emotion run --audio "
+                             f"{path} --no-video`")
 
     def file_part(self, path: str | Path, timing: dict[str, float]) -> Part:
         """A whole WAV file as one utterance (`infer`)."""
