@@ -16,8 +16,8 @@ from ..classify.face import FaceClassifier, FaceResult
 from ..detect.base import Box
 from ..fuse.events import EventTracker
 from ..fuse.fusion import relabel, to_fused
-from ..paths import SAMPLE_VIDEO, resolve_model
 from ..fuse.track import Observation, Tracker
+from ..paths import SAMPLE_VIDEO, resolve_model
 from .base import Channel, InferOptions, Inferred, Part, model_options
 
 logger = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .model import Model
 from .face_preprocess import align_face, crop_with_margin, face_batch
+from .model import Model
 
 
 @dataclass(frozen=True)

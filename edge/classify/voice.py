@@ -10,14 +10,14 @@ from typing import Sequence
 
 import numpy as np
 
-from ..labels import LabelledProbs
-from .model import Model
 from ..audio.features import FEATURE_SET, FeatureSpec, utterance_windows
 from ..audio.gate import (BLOCK_S, FLOOR_DB, GateSettings, LevelMeter, NoiseFloor, block_levels, block_powers, decide,
-                   segment_floor)
+                          segment_floor)
 from ..audio.normalise import RunningNorm
 from ..audio.resample import resample
 from ..audio.wav import invalid_samples, read_wav, to_mono
+from ..labels import LabelledProbs
+from .model import Model
 
 logger = logging.getLogger(__name__)
 
