@@ -3,8 +3,8 @@
 `../shared/datasets/ckplus48/<class>/S###_###_########.png`: 981 grey crops of 118 subjects, 7 classes (anger,
 contempt, disgust, fear, happy, sadness, surprise; no neutral). Nothing in this project trains, tunes or selects on
 it: it is a cross-domain evaluation set beside FER2013 PrivateTest and face-photos. Each crop goes through
-edge.preprocess.prepare_cut_faces (an aligned model's faces are aligned on BlazeFace's keypoints, as FER2013's are
-in `edge-convert validate-face`), then the model through edge.model.Model with the prior of `--prior` (the sidecar's
+edge.classify.face_preprocess.prepare_cut_faces (an aligned model's faces are aligned on BlazeFace's keypoints, as FER2013's are
+in `edge-convert validate-face`), then the model through edge.classify.model.Model with the prior of `--prior` (the sidecar's
 natural-mix shift, or none). Contempt has no face label: its crops are counted apart (what the model calls them).
 
     python benchmarks/face_ckplus.py --models face face_large --out benchmarks/reports
@@ -48,9 +48,9 @@ def load(folder: Path) -> tuple[np.ndarray, list[str | None]]:
 
 
 def evaluate(model_name: str, faces: np.ndarray, prior: str) -> np.ndarray:
-    from edge.classify import FaceClassifier
+    from edge.classify.face import FaceClassifier
     from edge.paths import resolve_model
-    from edge.preprocess import pixels_to_input, prepare_cut_faces
+    from edge.classify.face_preprocess import pixels_to_input, prepare_cut_faces
 
     clf = FaceClassifier(resolve_model("face", model_name), prior=prior, threads=1)
     spec = clf.model.description.preprocess

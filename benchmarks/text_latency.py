@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from edge.bench.stats import summarize, timed  # noqa: E402
 from edge.bench.system import isa_line, system_info  # noqa: E402
 from edge.paths import MODELS_DIR  # noqa: E402
-from edge.text.classify import TextClassifier  # noqa: E402
+from edge.classify.text import TextClassifier  # noqa: E402
 from edge.text.features import tokens  # noqa: E402
 
 # 64 tokens exactly as written (words and punctuation), plain English; v2's tokeniser reads the same 64 ("nobody told us

@@ -1,6 +1,6 @@
 """Tracking on the two-face clip (convert/clips/tracking.py): id switches per scene, and the tracker's cost.
 
-The real detectors on the clip's frames, then `edge.track.Tracker` with the `[track]` defaults. Writes
+The real detectors on the clip's frames, then `edge.fuse.track.Tracker` with the `[track]` defaults. Writes
 tracking.json and tracking.md to --out.
 
     python benchmarks/tracking.py --out benchmarks/reports
@@ -22,7 +22,7 @@ from convert.clips.tracking import SCENES, evaluate, frames  # noqa: E402
 from edge.bench.system import system_info  # noqa: E402
 from edge.config import TrackConfig  # noqa: E402
 from edge.detect import make_detector  # noqa: E402
-from edge.track import Observation, Tracker  # noqa: E402
+from edge.fuse.track import Observation, Tracker  # noqa: E402
 
 
 def isa() -> str:

@@ -38,7 +38,7 @@ from convert.voice.train import FrontCache  # noqa: E402
 from edge.audio.gate import GateSettings  # noqa: E402
 from edge.audio.normalise import RunningNorm  # noqa: E402
 from edge.labels import VOICE_SOURCE_MAP  # noqa: E402
-from edge.model import Model  # noqa: E402
+from edge.classify.model import Model  # noqa: E402
 
 BINS = ((0, 1), (1, 5), (5, 10), (10, 20), (20, 10 ** 6))  # utterances of the voice heard before this one
 

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from convert import DATASETS  # noqa: E402
 from convert.voice.corpora import load_audio, load_emodb, load_nemo, load_ravdess  # noqa: E402
 from convert.voice.evaluate import NO_ANSWER, corpus_scores, other_labels  # noqa: E402
-from edge.audio.voice import VoiceClassifier  # noqa: E402
+from edge.classify.voice import VoiceClassifier  # noqa: E402
 from edge.paths import MODELS_DIR  # noqa: E402
 
 LOADERS = {"emodb": lambda: load_emodb(DATASETS / "emodb"), "ravdess": lambda: load_ravdess(DATASETS / "ravdess"),

@@ -32,7 +32,7 @@ def child(case: str, n: int, model: str) -> None:
 
     from edge.audio.gate import block_levels
     from edge.audio.resample import resample
-    from edge.audio.voice import VoiceClassifier
+    from edge.classify.voice import VoiceClassifier
     from edge.audio.wav import read_wav, to_mono
 
     clf = VoiceClassifier(model, threads=1)

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from edge.audio.resample import resample  # noqa: E402
-from edge.audio.voice import VoiceClassifier  # noqa: E402
+from edge.classify.voice import VoiceClassifier  # noqa: E402
 from edge.audio.wav import read_wav, to_mono  # noqa: E402
 from edge.bench.stats import summarize, timed  # noqa: E402
 from edge.bench.system import isa_line, system_info  # noqa: E402

@@ -36,7 +36,7 @@ def features() -> None:
     from convert import DATASETS
     from convert.voice.corpora import load_audio, load_corpora
     from edge.audio.gate import block_levels, decide, segment_floor
-    from edge.audio.voice import VoiceClassifier
+    from edge.classify.voice import VoiceClassifier
     from edge.paths import MODELS_DIR
 
     utts, _ = load_corpora(DATASETS / "emodb", DATASETS / "ravdess")
@@ -60,7 +60,7 @@ def _predict(model_path: Path, backend: str | None, rows: np.ndarray, owner: np.
              n: int) -> np.ndarray:
     """Per-file answer (label index, -1 none) of one model on `files`: windows normalised by its prior, mean probs."""
     from edge.audio.normalise import RunningNorm
-    from edge.model import Model
+    from edge.classify.model import Model
 
     m = Model(model_path, backend=backend, threads=1)
     norm = RunningNorm.from_description(m.description.preprocess["norm"])

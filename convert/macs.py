@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 
 from edge.description import description_path
-from edge.macs import tflite_macs  # noqa: F401 - one counter, in edge/ (edge-bench counts with it)
+from edge.bench.macs import tflite_macs  # noqa: F401 - one counter, in edge/ (edge-bench counts with it)
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,8 @@ import time  # noqa: E402
 from . import __version__  # noqa: E402
 from . import config as config_mod  # noqa: E402
 from .errors import EXIT_CONFIG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNAVAILABLE, exit_code  # noqa: E402
-from .stoppable import exit_now_if_abandoned  # noqa: E402
+from .registry import BACKENDS, DETECTORS, PUBLISHERS, TEXT_SOURCES, spoken  # noqa: E402
+from .capture.stoppable import exit_now_if_abandoned  # noqa: E402
 
 logger = logging.getLogger("edge")
 
@@ -32,13 +33,13 @@ OVERRIDES = {
     "--audio": ("audio.source", str, "audio source: mic, a WAV file, sample or none (overrides audio.source)"),
     "--fps": ("output.fps", float, "cap on processed frames per second"),
     "--max-faces": ("detect.max_faces", int, "most faces classified per frame"),
-    "--detector": ("detect.detector", str, "blazeface, blazeface-full, haar or mediapipe"),
-    "--backend": ("models.backend", str, "auto, litert, tflite-runtime or onnxruntime"),
+    "--detector": ("detect.detector", str, spoken(DETECTORS)),
+    "--backend": ("models.backend", str, spoken(("auto",) + tuple(BACKENDS))),
     "--threads": ("models.threads", int, "threads per model"),
     "--face-model": ("models.face", str, "face model file (.tflite/.onnx with its .json sidecar)"),
     "--voice-model": ("models.voice", str, "voice model file"),
     "--text-model": ("models.text", str, "text model file (its vocabulary beside it)"),
-    "--publisher": ("output.publisher", str, "stdout or mqtt"),
+    "--publisher": ("output.publisher", str, spoken(PUBLISHERS)),
     "--mqtt-host": ("mqtt.host", str, "MQTT broker host"),
     "--mqtt-port": ("mqtt.port", int, "MQTT broker port"),
     "--http-port": ("http.port", int, "port of the live page (with --http)"),
@@ -49,6 +50,11 @@ SWITCHES = {
     "--http": ("http.enabled", "serve the live page, /metrics and /healthz (http.enabled)"),
     "--events": ("events.stdout", "also write tracked-face events as JSON lines on stdout (events.stdout)"),
 }
+
+
+# `--text -` is stdin, as usual on a command line.
+TEXT_HELP = "text source: " + spoken([f"'-' (stdin, {e.doc})" if e.name == "stdin" else f"{e.name} ({e.doc})"
+                                      for e in TEXT_SOURCES.values()] + ["none"]) + " (overrides text.source)"
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -160,7 +166,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
     guard.phase = "importing"
-    from .notify import Notifier
+    from .service.notify import Notifier
     from .pipeline import Pipeline
 
     cfg = load_config(args)
@@ -172,10 +178,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         guard.phase = "checking the configuration"
         publisher_cls = validate(cfg)
         guard.phase = "starting the publisher"
-        if cfg.output.publisher == "mqtt":
-            publisher = publisher_cls(cfg.mqtt)
-        else:  # offline processing of a file waits a little for a slow reader before dropping a result
-            publisher = publisher_cls(wait_s=0.0 if cfg.video.realtime else 0.25, events=cfg.events.stdout)
+        publisher = publisher_cls.from_config(cfg)
         guard.phase = "loading the models"
         notifier = Notifier.from_env(watchdog=cfg.service.watchdog)
         pipeline = Pipeline(cfg, publisher, notifier)
@@ -246,9 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", help="'sample' plays the bundled demo clip (video and audio); else a video source")
     p.add_argument("--no-video", action="store_true", help="turn the camera side off")
     p.add_argument("--no-audio", action="store_true", help="turn the microphone side off")
-    p.add_argument("--text", dest="text_source", metavar="SOURCE",
-                   help="text source: '-' (stdin, one text per line), mqtt (text.topic on the [mqtt] broker) or none "
-                        "(overrides text.source)")
+    p.add_argument("--text", dest="text_source", metavar="SOURCE", help=TEXT_HELP)
     p.add_argument("--text-topic", help="MQTT topic carrying texts (overrides text.topic)")
     p.set_defaults(func=cmd_run)
 
@@ -271,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_config_doc)
 
     try:
-        from .service import register
+        from .service.install import register
     except ImportError:  # pragma: no cover - the installer module is part of the package
         register = None
     if register is not None:

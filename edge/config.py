@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, List
 
+from .registry import BACKENDS, DETECTORS, PUBLISHERS, TEXT_SOURCES
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -71,7 +73,7 @@ class AudioConfig:
 @dataclass
 class TextConfig:
     source: str = opt("none", "'none', 'stdin' (one text per line) or 'mqtt' (texts published to text.topic on the "
-                              "[mqtt] broker)", choices=("none", "stdin", "mqtt"))
+                              "[mqtt] broker)", choices=("none",) + tuple(TEXT_SOURCES))
     topic: str = opt("hermes/asr/textCaptured", "MQTT topic to subscribe to: JSON with a `text` field (Rhasspy/Hermes "
                                                 "textCaptured) or plain UTF-8 text")
     qos: int = opt(1, "QoS of the text subscription", min=0, max=2)
@@ -87,9 +89,8 @@ class TextConfig:
 
 @dataclass
 class DetectConfig:
-    detector: str = opt("blazeface", "face detector: blazeface (short range, faces within ~2 m), blazeface-full "
-                                      "(far faces), haar (OpenCV cascade), mediapipe (needs the mediapipe package)",
-                        choices=("blazeface", "blazeface-full", "haar", "mediapipe"))
+    detector: str = opt("blazeface", "face detector: " + ", ".join(f"{e.name} ({e.doc})" for e in DETECTORS.values()),
+                        choices=tuple(DETECTORS))
     min_score: float = opt(0.5, "minimum detection confidence", min=0, max=1)
     max_faces: int = opt(4, "at most this many faces (largest first) are classified per frame", min=1, max=64)
     min_face_px: int = opt(24, "ignore faces smaller than this many pixels across", min=1, max=8192)
@@ -110,7 +111,7 @@ class ModelsConfig:
     text: str = opt("", "text model: the bundled one by name (text, the default) or a .tflite/.onnx file with its "
                         "sidecar .json and vocabulary beside it")
     backend: str = opt("auto", "inference backend; a bundled model name follows it (onnxruntime: the .onnx twin)",
-                       choices=("auto", "litert", "tflite-runtime", "onnxruntime"))
+                       choices=("auto",) + tuple(BACKENDS))
     threads: int = opt(1, "threads per model", min=1, max=64)
     # typing.List, not list[str]: _build resolves these hints at run time, and Python 3.8 cannot subscript list.
     providers: List[str] = opt(["CPUExecutionProvider"], "onnxruntime execution providers, in order "
@@ -155,7 +156,7 @@ class EventsConfig:
 
 @dataclass
 class OutputConfig:
-    publisher: str = opt("stdout", "where results go", choices=("stdout", "mqtt"))
+    publisher: str = opt("stdout", "where results go", choices=tuple(PUBLISHERS))
     fps: float = opt(0.0, "cap on processed frames per second (0 = as fast as possible)", min=0, max=1000)
     stats_interval_s: float = opt(30.0, "seconds between health reports", min=1, max=86400)
 

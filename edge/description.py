@@ -15,7 +15,7 @@ SCHEMA = "edge-emotion/model/1"
 REQUIRED = ("schema", "name", "task", "version", "format", "precision", "labels", "input", "output", "preprocess")
 TASKS = ("face", "voice", "text", "face-detection")
 CLASSIFIERS = ("face", "voice", "text")  # tasks whose output is one score per label
-COLOR_CHANNELS = {"gray": 1, "rgb": 3}  # preprocess.color -> colour channels of the input (edge/preprocess.py)
+COLOR_CHANNELS = {"gray": 1, "rgb": 3}  # preprocess.color -> colour channels of the input (edge/classify/face_preprocess.py)
 
 
 class DescriptionError(ValueError):

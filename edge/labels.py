@@ -21,7 +21,7 @@ EMODB_LETTERS = {"W": "angry", "L": "bored", "E": "disgust", "A": "fear", "F": "
 # Corpus emotion -> voice label the model is trained on; None: not trained on. RAVDESS's calm is acted as a
 # distinct, low-arousal state: taken as neutral it cost 3-4 points of RAVDESS UAR (VOICE_MODEL_CARD.md).
 # Surprised exists in RAVDESS only: as a voice label it took 2.6 points of 6-class UAR from happy and fear files,
-# so surprise stays a face-only label, and fusion does not count the voice against it (edge/fuse.py).
+# so surprise stays a face-only label, and fusion does not count the voice against it (edge/fuse/fusion.py).
 VOICE_SOURCE_MAP = {"angry": "angry", "bored": "bored", "disgust": "disgust", "fear": "fear", "happy": "happy",
                     "sad": "sad", "neutral": "neutral", "calm": None, "surprise": None}
 

@@ -1,4 +1,4 @@
-"""The live loop: capture -> channels (face, voice, text) -> fuse -> publish, until stopped.
+"""The live loop: the channels' inputs -> each channel's part -> fuse -> publish, until stopped.
 
 One stop event; every wait is bounded; signals only set the event; shutdown joins the
 capture threads (producers) before closing the publisher (consumer).
@@ -12,12 +12,13 @@ import time
 from typing import Any
 
 from . import result as result_mod
-from .capture import VideoCapture
+from .capture.video import VideoCapture
+from .preflight import nothing_to_do
 from .channels import Channel, Part, channel_classes
 from .config import Config
 from .errors import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, EXIT_UNAVAILABLE  # noqa: F401 - re-exported
-from .fuse import Fuser
-from .health import StageTimes, process_stats
+from .fuse.fusion import Fuser
+from .service.health import StageTimes, process_stats
 from .publish.base import Publisher
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ POLL_S = 0.1  # longest wait for a frame before checking the other inputs and th
 STOP_BUDGET_S = 1.0
 # Polling without video: well under the 0.4 s of silence that ends an utterance, so results come out promptly.
 AUDIO_POLL_S = 0.1
+GO, WAIT, END = "go", "wait", "end"  # what `next_input` found
 
 
 class Pipeline:
@@ -39,8 +41,7 @@ class Pipeline:
         classes = channel_classes()
         specs = {cls.name: cls.source(cfg) for cls in classes}
         if all(spec is None for spec in specs.values()):
-            raise ValueError("video.source, audio.source and text.source are all 'none': nothing to do")
-        self.video_spec = specs.get("face")  # the loop's frames feed the face channel
+            raise ValueError(nothing_to_do(classes))
         t0 = time.perf_counter()
         self.channels: dict[str, Channel] = {}  # the channels this config turns on, in result order
         self.parts_off: dict[str, Part] = {}  # the fields of those it turns off
@@ -62,7 +63,7 @@ class Pipeline:
 
             self.page_token = read_token(cfg.http)
         self.load_s = time.perf_counter() - t0
-        self.video: VideoCapture | None = None
+        self.video: VideoCapture | None = None  # the frames the loop steps by: a `frames` channel's capture
         self.processed = 0
         self.input_seen = False  # some channel has had input (readiness without video)
         self.fresh = False  # a channel got a new reading in this step (loops without video publish only then)
@@ -71,28 +72,29 @@ class Pipeline:
         self.frame_size: tuple[int, int] | None = None  # (width, height) of the latest frame
         self.resolution_changes = 0
         self.times = StageTimes()
+        self.code = EXIT_OK  # the exit status `run` returns
+        self.ready = False  # readiness told (the first result)
+        self.interval = 0.0  # 1 / output.fps: the shortest step
+        self.next_stats = 0.0  # time.monotonic() of the next health report
 
     # -- start-up -------------------------------------------------------------------------
     def loaded_models(self) -> str:
-        """What the loop runs, read from its channels: each model file and backend, and the face detector."""
-        parts = []
-        for name, channel in self.channels.items():
-            model = getattr(getattr(channel, "classifier", None), "model", None)
-            if model is not None:
-                parts.append(f"{name}: {model.path.name} ({model.backend.name})")
-            detector = getattr(channel, "detector", None)
-            if detector is not None:
-                parts.append(f"detector: {getattr(detector, 'name', type(detector).__name__)}")
-        return ", ".join(parts)
+        """What the loop runs, as its channels describe it: each model file and backend, the face detector."""
+        return ", ".join(line for ch in self.channels.values() for line in ch.describe())
 
     def open_sources(self, stop: threading.Event) -> None:
-        if self.video_spec is not None:
-            self.video = VideoCapture.from_config(self.video_spec, self.cfg.video, stop).start()
-        realtime = self.cfg.video.realtime if self.video is not None else True
+        """The channels whose input is frames first: their capture is the loop's clock, which the others follow."""
+        broker = self.publisher.connection
+        framed = [ch for ch in self.channels.values() if ch.frames]
+        for ch in framed:
+            ch.open(stop, True, False, broker=broker)
+        self.video = next((ch.capture for ch in framed if ch.capture is not None), None)
+        realtime = self.video.realtime if self.video is not None else True
         # A video file is the clock: its sound track follows the frames' position, whatever start-up cost.
-        media_clock = self.video is not None and self.video.source.is_file
+        media_clock = self.video is not None and self.video.is_file
         for ch in self.channels.values():
-            ch.open(stop, realtime, media_clock)
+            if not ch.frames:
+                ch.open(stop, realtime, media_clock, broker=broker)
 
     # -- per step -------------------------------------------------------------------------
     def step(self, frame) -> dict[str, Any]:
@@ -101,9 +103,9 @@ class Pipeline:
         until_s = None
         if frame is not None:
             timing["capture"] = frame.capture_ms
-            if self.video.source.is_file:
-                # The media clock: the other inputs advance to the end of this frame, not with the wall clock.
-                until_s = frame.pos_s + 1.0 / max(self.video.source.fps, 1.0)
+            # The media clock: with a video file the other inputs advance to the end of this frame, not with the wall
+            # clock.
+            until_s = self.video.media_end_s(frame)
         parts = {name: self.channels[name].step(frame, timing, until_s) if name in self.channels
                  else self.parts_off[name] for name in self.order}
         self.events = [e for p in parts.values() for e in p.events]
@@ -145,86 +147,118 @@ class Pipeline:
 
     # -- the loop -------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> int:
-        code = EXIT_OK
-        interval = 1.0 / self.cfg.output.fps if self.cfg.output.fps > 0 else 0.0
-        stats_every = self.cfg.output.stats_interval_s
-        next_stats = time.monotonic() + stats_every
-        ready = False
+        """Open the sources, then per step: next input, the channels' results, publish, report; then shut down."""
+        self.code = EXIT_OK
         try:
-            try:
-                self.open_sources(stop)
-            except OSError as e:  # a camera, microphone or file that cannot be opened: name it, no traceback
-                logger.error("%s", e)
+            if not self._start(stop):
                 return EXIT_UNAVAILABLE
-            if self.cfg.http.enabled:
-                self.start_page(stop)
             while not stop.is_set():
                 t_step = time.monotonic()
-                if self.video is not None:
-                    frame = self.video.latest.get(POLL_S)
-                    if frame is None:
-                        if self.video.ended.is_set():
-                            if self.video.error:
-                                logger.error("%s", self.video.error)
-                                code = EXIT_ERROR
-                            break
-                        continue
-                else:
-                    frame = None
-                    if stop.wait(AUDIO_POLL_S):
-                        break
-                    if all(ch.ended for ch in self.channels.values()):  # e.g. the audio file ended, last utterance out
-                        break
+                state, frame = self.next_input(stop)
+                if state == WAIT:
+                    continue
+                if state == END:
+                    break
                 res = self.step(frame)
-                if not ready and (frame is not None or self.input_seen):
-                    ready = True
-                    if self.notifier is not None:
-                        self.notifier.ready()
-                    logger.info("first result %.2f s after start", time.monotonic() - self.started)
-                if frame is not None and self.notifier is not None:
-                    self.notifier.progress()
-                if frame is not None or self.fresh:
-                    t = time.perf_counter()
-                    self.publisher.publish(res)
-                    for event in self.events:
-                        self.publisher.publish_event(event)
-                    self.publish_ms = (time.perf_counter() - t) * 1e3
-                    if self.live is not None:
-                        self.live.update(frame.image if frame is not None else None, res, self.events)
+                self._tell_progress(frame)
+                self._publish(frame, res)
                 self.processed += 1
-                if getattr(self.publisher, "reader_gone", False):
+                if self.publisher.reader_gone:
                     logger.info("nobody reads the results any more; stopping")
                     break
                 self.times.add(res["timing_ms"])
-                if time.monotonic() >= next_stats:
-                    next_stats += stats_every
-                    try:
-                        self.publisher.publish_stats(self.stats())
-                    except Exception:  # noqa: BLE001 - health reporting must never stop the results
-                        logger.exception("stats report failed")
-                if interval:
-                    stop.wait(max(0.0, interval - (time.monotonic() - t_step)))
+                self._report_stats()
+                if self.interval:
+                    stop.wait(max(0.0, self.interval - (time.monotonic() - t_step)))
         except Exception:  # noqa: BLE001 - log with traceback, then shut down in order
             logger.exception("pipeline failed")
-            code = EXIT_ERROR
+            self.code = EXIT_ERROR
         finally:
-            stop.set()
-            deadline = time.monotonic() + STOP_BUDGET_S
+            self._shut_down(stop)
+        return self.code
 
-            def left() -> float:  # producers first, then the publisher flushes with whatever time remains
-                return max(0.05, deadline - time.monotonic())
+    def _start(self, stop: threading.Event) -> bool:
+        """Open the sources and the live page; False (logged) when a source cannot be opened."""
+        self.interval = 1.0 / self.cfg.output.fps if self.cfg.output.fps > 0 else 0.0
+        self.next_stats = time.monotonic() + self.cfg.output.stats_interval_s
+        self.ready = False
+        try:
+            self.open_sources(stop)
+        except OSError as e:  # a camera, microphone or file that cannot be opened: name it, no traceback
+            logger.error("%s", e)
+            return False
+        if self.cfg.http.enabled:
+            self.start_page(stop)
+        return True
 
+    def next_input(self, stop: threading.Event) -> tuple[str, Any]:
+        """(GO, frame) for the next frame; without video (GO, None) once per poll of the other inputs. (WAIT, None):
+        no frame yet; (END, None): the inputs are finished (a video that failed sets the exit status)."""
+        if self.video is not None:
+            frame = self.video.next(POLL_S)
+            if frame is not None:
+                return GO, frame
+            if not self.video.exhausted:
+                return WAIT, None
+            if self.video.error:
+                logger.error("%s", self.video.error)
+                self.code = EXIT_ERROR
+            return END, None
+        if stop.wait(AUDIO_POLL_S):
+            return END, None
+        if all(ch.ended for ch in self.channels.values()):  # e.g. the audio file ended, last utterance out
+            return END, None
+        return GO, None
+
+    def _tell_progress(self, frame) -> None:
+        """Readiness at the first result, and the watchdog while frames or other input flow."""
+        if not self.ready and (frame is not None or self.input_seen):
+            self.ready = True
             if self.notifier is not None:
-                self.notifier.stopping()
-            if self.server is not None:
-                self.server.close(timeout=min(left(), 0.5))
-            if self.video is not None:
-                self.video.join(timeout=min(left(), 0.5))
-            for ch in self.channels.values():
-                ch.close(timeout=min(left(), 0.5))
-            self._finish_events()
-            self.publisher.close(timeout=left())
-        return code
+                self.notifier.ready()
+            logger.info("first result %.2f s after start", time.monotonic() - self.started)
+        if frame is not None and self.notifier is not None:
+            self.notifier.progress()
+
+    def _publish(self, frame, res: dict[str, Any]) -> None:
+        """Every frame's result, or without video each fresh reading's; this step's events; the live page."""
+        if frame is None and not self.fresh:
+            return
+        t = time.perf_counter()
+        self.publisher.publish(res)
+        for event in self.events:
+            self.publisher.publish_event(event)
+        self.publish_ms = (time.perf_counter() - t) * 1e3
+        if self.live is not None:
+            self.live.update(frame.image if frame is not None else None, res, self.events)
+
+    def _report_stats(self) -> None:
+        """The health report, every output.stats_interval_s."""
+        if time.monotonic() < self.next_stats:
+            return
+        self.next_stats += self.cfg.output.stats_interval_s
+        try:
+            self.publisher.publish_stats(self.stats())
+        except Exception:  # noqa: BLE001 - health reporting must never stop the results
+            logger.exception("stats report failed")
+
+    def _shut_down(self, stop: threading.Event) -> None:
+        """Producers first (page, video, channels' inputs), then the last events, then the publisher flushes with
+        whatever time remains of STOP_BUDGET_S."""
+        stop.set()
+        deadline = time.monotonic() + STOP_BUDGET_S
+
+        def left() -> float:
+            return max(0.05, deadline - time.monotonic())
+
+        if self.notifier is not None:
+            self.notifier.stopping()
+        if self.server is not None:
+            self.server.close(timeout=min(left(), 0.5))
+        for ch in self.channels.values():  # the frame capture with its channel
+            ch.close(timeout=min(left(), 0.5))
+        self._finish_events()
+        self.publisher.close(timeout=left())
 
     def _finish_events(self) -> None:
         """`end` events for the faces still tracked: a dashboard sees every track closed."""

@@ -1,8 +1,9 @@
 """What `run` checks before it opens a camera, and all that `check-config` checks: one list, one code path.
 
 1. types, ranges and finite numbers: `edge.config`, when the TOML is read;
-2. this module: the rules between keys and the files the config names (a video or WAV file that
-   must exist and decode, model files with their sidecars, MQTT credentials and TLS files);
+2. this module, looping over the channels: each channel's own `check` (its source file must exist and
+   decode, the rules between its keys), the model files with their sidecars, the fusion weights, the
+   publisher's MQTT credentials and TLS files, the live page's token;
 3. loading the models (the pipeline's constructor), each checked against its sidecar.
 
 Every error names its key. A camera, a microphone or a missing package is not checked here: it
@@ -11,33 +12,29 @@ is hardware, not configuration, and `run` reports it with exit status 3 when it 
 
 from __future__ import annotations
 
-import stat
-from pathlib import Path
-
-from . import probe
 from .config import Config, ConfigError
 from .paths import BUNDLED, bundled_name, resolve_model
+from .registry import BACKENDS, formats
 
-MODEL_SUFFIXES = {".tflite": ("litert", "tflite-runtime"), ".onnx": ("onnxruntime",)}
+MODEL_SUFFIXES = formats(BACKENDS)  # model suffix -> the backends that read it
 
 
 def check(cfg: Config) -> None:
     """Raise ConfigError listing every problem found, each naming its key."""
     from .channels import channel_classes
-    from .publish import settings as mqtt_settings
+    from .mqtt import settings as mqtt_settings
 
-    specs = {cls.name: cls.source(cfg) for cls in channel_classes()}  # the channels' own reading of the sources
-    video, audio, text = specs.get("face"), specs.get("voice"), specs.get("text")
+    classes = channel_classes()
+    specs = {cls.name: cls.source(cfg) for cls in classes}  # the channels' own reading of their sources
+    on = [cls for cls in classes if specs[cls.name] is not None]
     errors: list[str] = []
-    if all(spec is None for spec in specs.values()):
-        errors.append("video.source, audio.source and text.source are all 'none': nothing to do")
-    if video is not None:
-        errors += _video(video)
-    if audio is not None:
-        errors += _audio(audio)
-    errors += _rules(cfg, specs)
-    errors += _models(cfg, face=video is not None, voice=audio is not None, text=text is not None)
-    if cfg.output.publisher == "mqtt" or text == "mqtt":  # texts from MQTT use the [mqtt] broker settings too
+    if not on:
+        errors.append(nothing_to_do(classes))
+    for cls in on:  # each channel's source and its own rules
+        errors += cls.check(cfg, specs[cls.name])
+    errors += _weights(cfg, [cls.name for cls in on])
+    errors += _models(cfg, on)
+    if cfg.output.publisher == "mqtt":
         errors += mqtt_settings.check(cfg.mqtt)
     if cfg.http.enabled:  # the page's token: required beyond the loopback, readable, long enough
         from .web.server import read_token
@@ -47,119 +44,37 @@ def check(cfg: Config) -> None:
         except ConfigError as e:
             errors += e.errors
     if errors:
-        raise ConfigError(errors)
+        raise ConfigError(list(dict.fromkeys(errors)))  # a section two parts use (texts and results on MQTT): once
 
 
-def _rules(cfg: Config, specs: dict) -> list[str]:
-    """Values each fine on its own that together leave a channel or the fused estimate with nothing, ever."""
-    errors = []
-    on = [name for name, spec in specs.items() if spec is not None]
+def nothing_to_do(classes) -> str:
+    """The error of a config that turns every channel off."""
+    from .registry import spoken
+
+    return f"{spoken([cls.source_key for cls in classes], 'and')} are all 'none': nothing to do"
+
+
+def _weights(cfg: Config, on: list[str]) -> list[str]:
+    """Weights each fine on their own that together leave the fused estimate with nothing, ever."""
     weights = {f"fusion.{name}_weight": getattr(cfg.fusion, f"{name}_weight", None) for name in on}
     if weights and all(w == 0 for w in weights.values()):  # the fused estimate would be null in every result
-        errors.append(f"{' and '.join(f'{k} = {w:g}' for k, w in weights.items())}: every channel that is on has "
-                      "weight 0, so `fused.emotion` is always null; give at least one a weight above 0")
-    a = cfg.audio
-    if specs.get("voice") is not None and a.min_speech_s > a.max_utterance_s:  # no utterance is ever long enough
-        errors.append(f"audio.min_speech_s = {a.min_speech_s:g} is more than audio.max_utterance_s = "
-                      f"{a.max_utterance_s:g}: an utterance is cut before it is long enough, so no voice result "
-                      "ever comes; lower min_speech_s or raise max_utterance_s")
-    return errors
+        return [f"{' and '.join(f'{k} = {w:g}' for k, w in weights.items())}: every channel that is on has "
+                "weight 0, so `fused.emotion` is always null; give at least one a weight above 0"]
+    return []
 
 
-def check_models(cfg: Config, face: bool = True, voice: bool = True, text: bool = False) -> None:
-    """The model files `infer` needs: present, readable by the chosen backend, described by a matching sidecar."""
-    errors = _models(cfg, face, voice, text)
+def check_models(cfg: Config, classes) -> None:
+    """The model files of these channels (`infer`'s): present, readable by the chosen backend, described by a
+    matching sidecar."""
+    errors = _models(cfg, classes)
     if errors:
         raise ConfigError(errors)
 
 
-def _models(cfg: Config, face: bool, voice: bool, text: bool = False) -> list[str]:
+def _models(cfg: Config, classes) -> list[str]:
     m = cfg.models
-    return ((_model("models.face", m.face, "face", m.backend) if face else []) +
-            (_model("models.voice", m.voice, "voice", m.backend) if voice else []) +
-            (_model("models.text", m.text, "text", m.backend) if text else []))
-
-
-def _file(key: str, spec: str) -> tuple[Path | None, list[str]]:
-    """(path, []) for an existing readable file or FIFO, else (None, [error])."""
-    p = Path(spec).expanduser()
-    try:
-        mode = p.stat().st_mode
-    except FileNotFoundError:
-        return None, [f"{key} = {spec!r}: no such file"]
-    except OSError as e:
-        return None, [f"{key} = {spec!r}: cannot read it ({e.strerror or e})"]
-    if stat.S_ISDIR(mode):
-        return None, [f"{key} = {spec!r}: is a folder, not a file"]
-    try:
-        if stat.S_ISREG(mode):
-            with open(p, "rb"):
-                pass
-    except OSError as e:
-        return None, [f"{key} = {spec!r}: cannot read it ({e.strerror or e})"]
-    return p, []
-
-
-def _video(spec: str) -> list[str]:
-    from .capture import URL_SCHEMES, source_kind
-
-    kind = source_kind(spec)
-    if kind == "url":
-        scheme = spec.split("://", 1)[0].lower()
-        if scheme not in URL_SCHEMES:
-            return [f"video.source = {spec!r}: unsupported URL scheme {scheme!r} (use {', '.join(URL_SCHEMES)})"]
-        return []
-    if kind != "file":
-        return []  # a camera, a pipeline or a keyword: opened (or reported, exit 3) by `run`
-    path, errors = _file("video.source", spec)
-    if path is None or not path.is_file():
-        return errors  # a FIFO is read as a stream: nothing to look at before a writer appears
-    try:
-        found = probe.sniff(path)
-    except probe.ProbeError as e:
-        return [f"video.source = {spec!r}: {e}"]
-    if found.kind == probe.AUDIO:
-        return [f"video.source = {spec!r}: {found.format} audio, not a video (put it in audio.source)"]
-    return _first_frame(spec, path)
-
-
-def _first_frame(spec: str, path: Path) -> list[str]:
-    """A video file must hold at least one decodable frame of a size within the pixel limit."""
-    import cv2
-
-    cap = cv2.VideoCapture(str(path))
-    try:
-        if not cap.isOpened():
-            return [f"video.source = {spec!r}: not a video OpenCV can open (damaged, or a codec it lacks)"]
-        w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        if w * h > probe.MAX_IMAGE_PIXELS:
-            return [f"video.source = {spec!r}: frames of {w}x{h} pixels, more than the "
-                    f"{probe.MAX_IMAGE_PIXELS / 1e6:.0f} MP limit (memory)"]
-        if not cap.read()[0]:
-            return [f"video.source = {spec!r}: no decodable frame (damaged, or a codec OpenCV lacks)"]
-    finally:
-        cap.release()
-    return []
-
-
-def _audio(spec: str) -> list[str]:
-    from .audio.wav import WavError, probe_wav
-
-    if spec == "mic":
-        return []  # hardware: opened (or reported, exit 3) by `run`
-    path, errors = _file("audio.source", spec)
-    if path is None:
-        return errors
-    if not path.is_file():
-        return [f"audio.source = {spec!r}: not a regular file (a FIFO or device); give a WAV file or 'mic'"]
-    try:
-        found = probe.sniff(path)
-        if found.kind != probe.AUDIO:
-            return [f"audio.source = {spec!r}: {found.format} {found.kind}, not a WAV file"]
-        probe_wav(path)
-    except (probe.ProbeError, WavError) as e:
-        return [f"audio.source = {spec!r}: {str(e).replace(str(path) + ': ', '')}"]
-    return []
+    return [e for cls in classes if cls.task
+            for e in _model(f"models.{cls.task}", getattr(m, cls.task), cls.task, m.backend)]
 
 
 def _model(key: str, configured: str, task: str, backend: str) -> list[str]:
@@ -187,10 +102,10 @@ def _model(key: str, configured: str, task: str, backend: str) -> list[str]:
         return [f"{name}: {e}"]
     if d.task != task:
         return [f"{name}: {description_path(path).name} describes a {d.task} model, not a {task} model"]
-    vocabulary = d.preprocess.get("vocabulary") if task == "text" else None
+    vocabulary = d.preprocess.get("vocabulary")  # a text model's: its words, in a file beside it
     if vocabulary and not (path.parent / vocabulary).is_file():
         return [f"{name}: its vocabulary {vocabulary} is not beside it (copy the model, its .json and "
                 f"{vocabulary} together)"]
-    from .model import check_model_file  # the sidecar against the model's real tensors (issue 22)
+    from .classify.model import check_model_file  # the sidecar against the model's real tensors (issue 22)
 
     return [f"{name}: {e}" for e in check_model_file(path, None if backend == "auto" else backend)]

@@ -6,7 +6,7 @@ import time
 from typing import Any, Sequence
 
 from .channels import Part, channel_classes
-from .fuse import Fused
+from .fuse.fusion import Fused
 
 SCHEMA = "edge-emotion/result/1"
 # Pipeline stages reported in timing_ms, in data-flow order: capture, each channel's own stages, fuse, publish.

@@ -81,7 +81,7 @@ def test_level_normalisation_makes_the_features_level_free(speech):
 
 
 def test_device_path_imports_no_librosa_scipy_numba_soundfile_or_tensorflow():
-    code = ("import sys, edge.audio.voice, edge.audio.features, edge.audio.gate, edge.audio.wav, edge.audio.resample; "
+    code = ("import sys, edge.classify.voice, edge.audio.features, edge.audio.gate, edge.audio.wav, edge.audio.resample; "
             "bad = [m for m in ('librosa', 'scipy', 'numba', 'tensorflow', 'keras', 'soundfile') if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

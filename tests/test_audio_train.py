@@ -14,7 +14,7 @@ from convert.voice.evaluate import FoldModels, corpus_scores, folds  # noqa: E40
 from convert.voice.model import Recipe, description, fit, predict  # noqa: E402
 from convert.voice.train import label_map  # noqa: E402
 from edge.audio.features import utterance_windows  # noqa: E402
-from edge.audio.voice import VoiceClassifier  # noqa: E402
+from edge.classify.voice import VoiceClassifier  # noqa: E402
 from edge.labels import VOICE_LABELS  # noqa: E402
 
 # Short windows with a short hop give ~16 windows per 2 s file: enough calibration rows (quantize wants at

@@ -7,7 +7,7 @@ from convert import DATASETS
 from convert.voice.corpora import load_audio
 from convert.voice.data import colored_noise, scale
 from edge.audio.normalise import RunningNorm
-from edge.audio.voice import VoiceClassifier, VoiceStream
+from edge.classify.voice import VoiceClassifier, VoiceStream
 from edge.audio.wav import read_wav, to_mono
 from edge.channels.base import gate_options
 from edge.config import Config

@@ -9,7 +9,7 @@ import pytest
 
 from edge.bench import cli
 from edge.description import description_path
-from edge.macs import graph_macs
+from edge.bench.macs import graph_macs
 from edge.paths import FACE_MODEL, MODELS_DIR
 from tflite_backend import TFLITE
 

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.capture import Frame, LatestFrame, OpenCVSource, VideoCapture, make_video_source
-from edge.capture_audio import AudioCapture, RingBuffer, WavFileSource
+from edge.capture.video import Frame, LatestFrame, OpenCVSource, VideoCapture, make_video_source
+from edge.capture.audio import AudioCapture, RingBuffer, WavFileSource
 
 
 def make_video(path, frames=30, fps=30.0, size=(96, 64)):

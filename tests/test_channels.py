@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+import pytest
 
 from edge import config
 from edge.channels import CHANNELS, channel_class, channel_classes
@@ -78,3 +79,62 @@ def test_a_face_part_fuses_the_largest_face():
     part = face.part(face.faces(image, {}))
     assert part.fields["faces"] and part.vector is not None
     assert FUSED_LABELS[int(np.nanargmax(part.vector))] == part.fields["faces"][0]["emotion"]  # NaN: bored
+
+
+# -- a new modality is one module and its config section ------------------------------------------------------------
+@pytest.fixture
+def tick(monkeypatch):
+    """tests/tick_channel.py registered as a fourth channel, with the config that has its section."""
+    from edge import registry
+    from tests.tick_channel import TickConfigFile
+
+    monkeypatch.setitem(registry.CHANNELS, "tick", registry.Entry("tick", "tests.tick_channel", "TickChannel"))
+    cfg = TickConfigFile()
+    cfg.video.source = cfg.audio.source = "none"
+    cfg.tick.source = "on"
+    return cfg
+
+
+def test_check_config_runs_a_new_channels_own_check(tick):
+    from edge.config import ConfigError
+    from edge.preflight import check
+
+    check(tick)
+    tick.tick.emotion = "smug"
+    with pytest.raises(ConfigError, match=r"tick\.emotion = 'smug': not one of"):
+        check(tick)
+    tick.tick.source = "none"
+    with pytest.raises(ConfigError, match=r"video\.source, audio\.source, text\.source and tick\.source are all "
+                                          r"'none': nothing to do"):
+        check(tick)
+
+
+def test_the_live_loop_steps_publishes_and_fuses_a_new_channel(tick):
+    rec = Recorder()
+    pipeline = Pipeline(tick, rec)
+    assert list(pipeline.channels) == ["tick"]
+    stop = threading.Event()
+    timer = threading.Timer(20.0, stop.set)  # the tick input ends after three steps; this only bounds a hang
+    timer.start()
+    try:
+        assert pipeline.run(stop) == 0  # ended as a file does: every channel's input finished
+    finally:
+        timer.cancel()
+    assert [r["tick"]["n"] for r in rec.results] == [1, 2, 3]
+    r = rec.results[-1]
+    assert r["audio_reason"] == "audio off" and r["text_reason"] == "text off"
+    assert r["fused"]["emotion"] == "happy" and r["fused"]["sources"] == ["tick"]
+    assert pipeline.stats()["ticks"] == 3
+
+
+def test_infer_gives_a_new_channel_the_inputs_of_its_kinds(tick):
+    import io
+    import json
+
+    from edge.infer import infer_paths
+
+    out = io.StringIO()
+    assert infer_paths(tick, [], texts=["what a lovely surprise"], out=out) == 0
+    (r,) = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert r["tick"] == {"emotion": "happy", "chars": 22} and r["text"]["emotion"] is not None
+    assert r["audio_reason"] == "no audio input" and sorted(r["fused"]["sources"]) == ["text", "tick"]

@@ -14,8 +14,8 @@ from convert.report import metrics  # noqa: E402
 from convert.face.validate import evaluate  # noqa: E402
 from edge.description import REQUIRED, ModelDescription  # noqa: E402
 from edge.labels import FACE_LABELS  # noqa: E402
-from edge.model import Model  # noqa: E402
-from edge.preprocess import FACE_PREPROCESS, pixels_to_input  # noqa: E402
+from edge.classify.model import Model  # noqa: E402
+from edge.classify.face_preprocess import FACE_PREPROCESS, pixels_to_input  # noqa: E402
 
 # Quantizing a model costs at most this much probability per class: int8 steps are 1/256 of the
 # output range, a few steps of accumulated rounding stay far below it (0.003 measured on the smoke model).

@@ -14,10 +14,10 @@ import time
 import pytest
 
 import corpus_run as cr
-from edge import device_id
+from edge.mqtt import device_id
 from edge.config import MqttConfig
 from edge.publish import publisher_class
-from edge.publish.settings import client_id, topic_base
+from edge.mqtt.settings import client_id, topic_base
 from mosquitto import MOSQUITTO, Broker, Subscriber, password_file, wait_for
 
 needs_broker = pytest.mark.skipif(not os.path.exists(MOSQUITTO), reason="needs mosquitto: apt-get install mosquitto")
@@ -78,7 +78,7 @@ def test_the_default_device_id_is_stable_and_distinct_per_machine(tmp_path, monk
 
 def test_the_device_id_survives_a_restart_and_an_override_still_wins(corpus):
     """A new process (a reboot, as far as the id is concerned) derives the same id; mqtt.device_id overrides it."""
-    code = "from edge.device_id import default_device_id; print(default_device_id())"
+    code = "from edge.mqtt.device_id import default_device_id; print(default_device_id())"
     outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cr.ROOT).stdout.strip()
             for _ in range(2)}
     dev, base = topic_base(MqttConfig(device_id="kitchen"))

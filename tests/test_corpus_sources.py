@@ -17,8 +17,8 @@ import corpus_files as cf
 import corpus_run as cr
 from edge import config
 from edge.audio.wav import write_wav
-from edge.capture import OpenCVSource, VideoCapture
-from edge.capture_audio import MicSource
+from edge.capture.video import OpenCVSource, VideoCapture
+from edge.capture.audio import MicSource
 from edge.pipeline import Pipeline
 from edge.publish.base import Publisher
 from mjpeg_camera import MjpegCamera

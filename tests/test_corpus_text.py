@@ -18,8 +18,8 @@ import paho.mqtt.client as mqtt
 import pytest
 
 import corpus_run as cr
-from edge.text.inbox import INBOX_MAX_BYTES, TextInbox, text_byte_limit, utf8_head
-from edge.text.sources import payload_text
+from edge.capture.text_inbox import INBOX_MAX_BYTES, TextInbox, text_byte_limit, utf8_head
+from edge.capture.text import payload_text
 from mosquitto import MOSQUITTO, Broker, free_port
 
 needs_broker = pytest.mark.skipif(not os.path.exists(MOSQUITTO), reason="needs mosquitto: apt-get install mosquitto")

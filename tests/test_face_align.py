@@ -1,4 +1,4 @@
-"""Keypoint alignment of faces (edge/preprocess.py): the same warp on the device and in training."""
+"""Keypoint alignment of faces (edge/classify/face_preprocess.py): the same warp on the device and in training."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.preprocess import FACE_PREPROCESS, align_face, face_batch, similarity
+from edge.classify.face_preprocess import FACE_PREPROCESS, align_face, face_batch, similarity
 
 
 def test_similarity_recovers_rotation_scale_and_shift():

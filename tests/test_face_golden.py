@@ -27,11 +27,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge.datasets import read_fer2013
+from edge.bench.datasets import read_fer2013
 from edge.description import ModelDescription
 from edge.labels import FACE_LABELS
-from edge.model import Model
-from edge.preprocess import FACE_PREPROCESS, pixels_to_input, prepare_cut_faces
+from edge.classify.model import Model
+from edge.classify.face_preprocess import FACE_PREPROCESS, pixels_to_input, prepare_cut_faces
 
 ROOT = Path(__file__).resolve().parents[1]
 CSV = ROOT.parent / "shared" / "datasets" / "fer2013" / "fer2013.csv.gz"

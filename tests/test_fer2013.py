@@ -135,7 +135,7 @@ def test_ferplus_file_matches_the_shared_copy():
     from pathlib import Path
 
     from convert.face import ferplus
-    from edge.datasets import read_fer2013
+    from edge.bench.datasets import read_fer2013
 
     root = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fer2013"
     if not (root / "ferplus.csv").is_file():

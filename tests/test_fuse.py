@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from edge.config import FusionConfig
-from edge.fuse import Fuser, to_fused
+from edge.fuse.fusion import Fuser, to_fused
 from edge.labels import FACE_LABELS, FUSED_LABELS, VOICE_LABELS
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from edge import config
-from edge.service import main
+from edge.service.install import main
 
 ROOT = Path(__file__).resolve().parents[1]
 EXE = "/opt/edge-emotion/bin/edge-emotion"
@@ -162,7 +162,7 @@ def test_missing_program_is_refused(root, capsys):
 
 
 def _run_module(*args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "edge.service", *args], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "edge.service.install", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=60, **kw)
 
 

@@ -1,4 +1,4 @@
-"""edge.notify against a real unix datagram socket, as systemd's NOTIFY_SOCKET is."""
+"""edge.service.notify against a real unix datagram socket, as systemd's NOTIFY_SOCKET is."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.notify import Notifier, watchdog_interval
+from edge.service.notify import Notifier, watchdog_interval
 from notify_socket import NotifySocket
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,7 +134,7 @@ def test_watchdog_disabled_by_config(manager):
 
 def test_subprocess_reads_environment_and_its_own_watchdog_pid(manager):
     # As systemd does: WATCHDOG_PID is the main process's pid (`exec` keeps the shell's $$).
-    code = ("import time; from edge.notify import Notifier; n = Notifier.from_env(); n.ready(); "
+    code = ("import time; from edge.service.notify import Notifier; n = Notifier.from_env(); n.ready(); "
             "[(n.progress(), time.sleep(0.01)) for _ in range(60)]; n.stopping(); print(n.pings)")
     env = dict(os.environ, NOTIFY_SOCKET=manager.path, WATCHDOG_USEC="200000")
     out = subprocess.run(["sh", "-c", f'WATCHDOG_PID=$$ exec "{sys.executable}" -c "{code}"'],
@@ -146,14 +146,14 @@ def test_subprocess_reads_environment_and_its_own_watchdog_pid(manager):
 
 def test_unreachable_socket_warns_once_and_never_raises(tmp_path, caplog):
     n = Notifier(env={"NOTIFY_SOCKET": str(tmp_path / "missing.sock")})
-    with caplog.at_level(logging.WARNING, logger="edge.notify"):
+    with caplog.at_level(logging.WARNING, logger="edge.service.notify"):
         assert n.ready() is False
         assert n.status("x") is False
     assert len([r for r in caplog.records if "sd_notify" in r.getMessage()]) == 1
 
 
 def test_unsupported_socket_kind_is_ignored(caplog):
-    with caplog.at_level(logging.WARNING, logger="edge.notify"):
+    with caplog.at_level(logging.WARNING, logger="edge.service.notify"):
         n = Notifier(env={"NOTIFY_SOCKET": "vsock:2:1234"})
     assert not n.enabled
     assert "vsock:2:1234" in caplog.text

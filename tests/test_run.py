@@ -112,7 +112,7 @@ def test_default_path_imports_no_tensorflow_librosa_or_mediapipe():
         "stop = threading.Event()\n"
         "p.open_sources(stop)\n"
         "for _ in range(20):\n"
-        "    p.step(p.video.latest.get(1.0))\n"
+        "    p.step(p.video.next(1.0))\n"
         "stop.set()\n"
         # shut down in order, as run() does: a capture thread still inside OpenCV when the interpreter exits aborts it
         "p.video.join(timeout=5.0)\n"

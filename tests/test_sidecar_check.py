@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from edge.description import DescriptionError, description_path
-from edge.model import Model, check_model_file
+from edge.classify.model import Model, check_model_file
 from edge.paths import FACE_MODEL, MODELS_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,11 +50,44 @@ def wrong_size(d):
     d["preprocess"]["size"] = [64, 64]
 
 
+def embedding_parts() -> dict[str, str]:
+    """File stems a shipped voice sidecar names as its speech embedding's parts ('mel' or 'net'): they are
+    described by that sidecar (preprocess.embedding), not by one of their own."""
+    parts = {}
+    for side in MODELS_DIR.glob("*.json"):
+        emb = (json.loads(side.read_text()).get("preprocess") or {}).get("embedding") or {}
+        if emb:
+            parts[emb["mel_model"]], parts[emb["embedding_model"]] = "mel", "net"
+    return parts
+
+
 def test_every_shipped_sidecar_matches_its_model():
-    models = [p for p in sorted(MODELS_DIR.rglob("*")) if p.suffix in (".tflite", ".onnx")]
+    parts = embedding_parts()
+    models = [p for p in sorted(MODELS_DIR.rglob("*")) if p.suffix in (".tflite", ".onnx") and p.stem not in parts]
     assert models
     for p in models:
         assert check_model_file(p) == [], p.name
+
+
+def test_the_voice_models_embedding_parts_are_what_its_sidecar_says():
+    """The default voice model's sidecar names two embedding files; both formats are shipped and their tensors are
+    what edge/audio/embedding.py feeds and reads (76 mel frames of 32 bands in, 96 numbers out)."""
+    from edge.audio.embedding import EMBED_DIM, EmbeddingSpec
+    from edge.backends import open_backend
+
+    parts = embedding_parts()
+    assert sorted(parts.values()) == ["mel", "net"]
+    spec = EmbeddingSpec()
+    for stem, role in parts.items():
+        for ext, backend in (("tflite", None), ("onnx", "onnxruntime")):
+            if backend:
+                pytest.importorskip("onnxruntime")
+            b = open_backend(MODELS_DIR / f"{stem}.{ext}", backend=backend)
+            if role == "net":
+                assert tuple(b.inputs[0].shape[1:]) == (spec.window_frames, 32, 1), stem
+                assert int(b.outputs[0].shape[-1]) == EMBED_DIM, stem
+            else:
+                assert int(b.outputs[0].shape[-1]) == 32, stem  # mel bands per frame; samples in, any length
 
 
 @pytest.mark.parametrize("edit, words", [

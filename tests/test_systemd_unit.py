@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from edge import config
-from edge.service import _unit_text
+from edge.service.install import _unit_text
 
 ROOT = Path(__file__).resolve().parents[1]
 SYSTEMD = ROOT / "systemd"

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from edge.paths import TEXT_MODEL
-from edge.text.classify import TextClassifier, TextInputError, TextResult, check, decode, with_context
+from edge.classify.text import TextClassifier, TextResult, with_context
+from edge.text.decode import TextInputError, check, decode
 from edge.text.features import TOKENISER_SPOKEN, TextSpec, Vectoriser, char_ngrams, tokens, tokens_for
-from edge.text.sources import payload_text
+from edge.capture.text import payload_text
 
 
 def test_tokens_keep_contractions_punctuation_and_emoji():

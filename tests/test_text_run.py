@@ -14,7 +14,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from tests.mosquitto import MOSQUITTO, Broker, wait_for
+from tests.mosquitto import MOSQUITTO, Broker, Subscriber, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 CMD = [sys.executable, "-m", "edge.cli"]
@@ -68,6 +68,19 @@ def test_text_fuses_with_faces_and_goes_stale(tmp_path):
     assert {r["text_reason"] for r in out[5:]} == {"no recent text"}
 
 
+def _texts_client_when_subscribed(proc: subprocess.Popen, client: mqtt.Client, broker: Broker) -> None:
+    """Wait for `run --text mqtt` to log its subscription, then connect the client that sends the texts."""
+    err = b""
+    deadline = time.monotonic() + 30
+    os.set_blocking(proc.stderr.fileno(), False)
+    while b"text: subscribed to hermes/asr/textCaptured" not in err and time.monotonic() < deadline:
+        err += proc.stderr.read() or b""
+        time.sleep(0.05)
+    assert b"subscribed" in err, err.decode()
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+
+
 @needs_mosquitto
 def test_mqtt_topic_hermes_payloads_plain_text_and_bad_payloads(tmp_path):
     broker = Broker(tmp_path / "broker").start()
@@ -76,15 +89,7 @@ def test_mqtt_topic_hermes_payloads_plain_text_and_bad_payloads(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     try:
-        err = b""
-        deadline = time.monotonic() + 30
-        os.set_blocking(proc.stderr.fileno(), False)
-        while b"text: subscribed to hermes/asr/textCaptured" not in err and time.monotonic() < deadline:
-            err += proc.stderr.read() or b""
-            time.sleep(0.05)
-        assert b"subscribed" in err, err.decode()
-        client.connect("127.0.0.1", broker.port)
-        client.loop_start()
+        _texts_client_when_subscribed(proc, client, broker)
         topic = "hermes/asr/textCaptured"
         hermes = {"text": "i am so angry about this stupid delay", "likelihood": 0.92, "seconds": 2.1,
                   "siteId": "kitchen", "sessionId": "a1", "wakewordId": "default", "asrTokens": None}
@@ -111,6 +116,35 @@ def test_mqtt_topic_hermes_payloads_plain_text_and_bad_payloads(tmp_path):
         assert proc.wait(10) == 0
     finally:
         client.loop_stop()
+        proc.kill()
+        broker.stop()
+
+
+@needs_mosquitto
+def test_texts_and_results_on_one_broker_share_one_client(tmp_path):
+    """Texts from MQTT and results to MQTT: one client per broker (issue 23), which subscribes and publishes."""
+    broker = Broker(tmp_path / "broker").start()
+    cfg = tmp_path / "one.toml"
+    cfg.write_text('[video]\nsource = "none"\n[audio]\nsource = "none"\n[text]\nsource = "mqtt"\n'
+                   '[output]\npublisher = "mqtt"\n'
+                   f'[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\ndevice_id = "one"\n')
+    sub = Subscriber(broker, "edge-emotion/one/emotion")
+    proc = subprocess.Popen(CMD + ["run", "--config", str(cfg)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=ROOT)
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    try:
+        _texts_client_when_subscribed(proc, client, broker)
+        client.publish("hermes/asr/textCaptured", b"i am so angry about this stupid delay", qos=1).wait_for_publish(5)
+        assert wait_for(lambda: [json.loads(m.payload)["text"]["emotion"]
+                                 for m in sub.on("edge-emotion/one/emotion")] == ["angry"], 30)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+        ids = [line.split(" as ")[1].split()[0] for line in broker.log.read_text().splitlines()
+               if "New client connected" in line and " as edge-emotion-" in line]
+        assert ids == ["edge-emotion-one"], ids
+    finally:
+        client.loop_stop()
+        sub.close()
         proc.kill()
         broker.stop()
 

@@ -15,7 +15,7 @@ from convert.text.task import (build_vocabulary, description, multilabel_scores,
                                vectors)
 from convert.text.train import build_model, face_probs, fold, with_grouping  # noqa: E402
 from edge.labels import FACE_LABELS  # noqa: E402
-from edge.text.classify import TextClassifier  # noqa: E402
+from edge.classify.text import TextClassifier  # noqa: E402
 from edge.text.features import TOKENISER  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "goemotions"

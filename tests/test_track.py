@@ -9,9 +9,9 @@ import pytest
 
 from edge import config
 from edge.detect.base import Box
-from edge.events import SCHEMA, EventTracker
+from edge.fuse.events import SCHEMA, EventTracker
 from edge.labels import FACE_LABELS
-from edge.track import Observation, Tracker
+from edge.fuse.track import Observation, Tracker
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 needs_photos = pytest.mark.skipif(not (DATASETS / "face-photos" / "labels.csv").exists(),

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge.audio.voice import VoiceClassifier
+from edge.classify.voice import VoiceClassifier
 from edge.paths import MODELS_DIR
 
 GOLDEN = json.loads((Path(__file__).parent / "data" / "voice_golden.json").read_text())

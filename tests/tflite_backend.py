@@ -6,7 +6,8 @@ the Python 3.8 one (`make test-py38`); `OTHER` is the backend that is not used t
 
 from __future__ import annotations
 
-from edge.backends import BACKENDS, BackendUnavailable, backend_class
+from edge.backends import BackendUnavailable, backend_class
+from edge.registry import BACKENDS
 
 # The vendor module each TFLite backend imports (setting it to None in sys.modules makes it "missing").
 MODULES = {"litert": "ai_edge_litert", "tflite-runtime": "tflite_runtime"}
@@ -22,5 +23,5 @@ def _installed(name: str) -> bool:
 
 TFLITE = next((name for name in MODULES if _installed(name)), "litert")
 OTHER = next(name for name in MODULES if name != TFLITE)
-PACKAGE = BACKENDS[TFLITE][2]
-OTHER_PACKAGE = BACKENDS[OTHER][2]
+PACKAGE = BACKENDS[TFLITE].extra
+OTHER_PACKAGE = BACKENDS[OTHER].extra

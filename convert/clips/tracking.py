@@ -154,7 +154,7 @@ def evaluate(clip: list[ClipFrame], detector, tracker, max_faces: int = 4) -> di
     (hidden behind the other, or out of the frame) is a re-entry with the same id.
     """
     from edge.detect.base import keep
-    from edge.track import Observation
+    from edge.fuse.track import Observation
 
     last: dict[str, tuple[int, float]] = {}  # person -> (track id, time last detected)
     per_scene = {name: {"switches": 0, "reentries_new_id": 0, "reentries_same_id": 0, "missed": 0, "matched": 0}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.preprocess import CUT_FACE_MIN_SCORE, cut_face_keypoints
+from edge.classify.face_preprocess import CUT_FACE_MIN_SCORE, cut_face_keypoints
 
 logger = logging.getLogger(__name__)
 

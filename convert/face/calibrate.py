@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if Path(args.model).suffix != ".keras":  # a converted file: its probabilities through edge/, no T to fold
-        from edge.model import Model
+        from edge.classify.model import Model
 
         m = Model(args.model)
         x, y = task.evaluation(args.data, "PublicTest", m.description.preprocess, ferplus=args.ferplus)

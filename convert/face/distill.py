@@ -13,14 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.model import Model
-from edge.preprocess import pixels_to_input
+from edge.classify.model import Model
+from edge.classify.face_preprocess import pixels_to_input
 
 logger = logging.getLogger(__name__)
 
 
 class OnlineTeacher:
-    """A face model through edge.model.Model; `__call__` takes uint8 48x48 faces, returns probabilities."""
+    """A face model through edge.classify.model.Model; `__call__` takes uint8 48x48 faces, returns probabilities."""
 
     def __init__(self, path: str | Path, threads: int = 1) -> None:
         self.model = Model(path, threads=threads)

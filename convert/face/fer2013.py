@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.datasets import FER_SIZE, FER_SPLITS, DatasetError, read_fer2013
+from edge.bench.datasets import FER_SIZE, FER_SPLITS, DatasetError, read_fer2013
 from edge.labels import FACE_LABELS
 
 __all__ = ["DatasetError", "SIZE", "SPLITS", "Split", "load", "load_csv", "load_folder", "load_npz", "save_npz"]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.datasets import FER_SPLITS, DatasetError
+from edge.bench.datasets import FER_SPLITS, DatasetError
 from edge.labels import FACE_LABELS
 
 # FER+ column -> face label (contempt, unknown and NF have none)

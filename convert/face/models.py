@@ -6,7 +6,7 @@ from functools import partial
 from typing import Callable
 
 from edge.labels import FACE_LABELS
-from edge.preprocess import FACE_PREPROCESS
+from edge.classify.face_preprocess import FACE_PREPROCESS
 
 INPUT_SHAPE = (FACE_PREPROCESS["size"][0], FACE_PREPROCESS["size"][1], 1)
 
@@ -163,7 +163,7 @@ def without_softmax(model):
     """`model` ending in its class scores: the last Dense layer's softmax is left to the runtime.
 
     XNNPACK has no int8 SOFTMAX, so a full-integer graph that ends in one leaves that op to the reference
-    kernels; the sidecar's `"postprocess": {"softmax": true}` tells edge.model.Model to apply it in float.
+    kernels; the sidecar's `"postprocess": {"softmax": true}` tells edge.classify.model.Model to apply it in float.
     """
     import keras
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from edge.labels import FACE_LABELS
-from edge.preprocess import FACE_PREPROCESS, pixels_to_input
+from edge.classify.face_preprocess import FACE_PREPROCESS, pixels_to_input
 
 from .fer2013 import Split, load
 
@@ -55,7 +55,7 @@ def prepared(faces: np.ndarray, spec: dict[str, Any], cache: Path | None = None)
     """48x48 FER2013 faces as the model sees them: aligned on BlazeFace keypoints when its spec says so."""
     if "align" not in spec:
         return faces
-    from edge.preprocess import align_cut_faces
+    from edge.classify.face_preprocess import align_cut_faces
 
     from .align import cached_keypoints, keypoints
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.labels import FACE_LABELS
-from edge.preprocess import FACE_PREPROCESS, pixels_to_input
+from edge.classify.face_preprocess import FACE_PREPROCESS, pixels_to_input
 
 from ..report import metrics, plot_confusion
 from . import distill, ferplus, task

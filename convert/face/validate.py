@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from edge.model import Model
+from edge.classify.model import Model
 
 from ..report import metrics, write_report
 
@@ -148,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
     rows, checks = evaluate(paths, x_for, y, task.FACE_LABELS, args.threads, args.latency_seconds)
     env = environment(args.threads)
     judge = "FER+ majority vote" if args.ferplus else "FER2013 labels"
-    report = {"title": f"Face model validation (FER2013 PrivateTest, {judge}, through edge.model.Model)",
+    report = {"title": f"Face model validation (FER2013 PrivateTest, {judge}, through edge.classify.model.Model)",
               "notes": [f"Data: `{args.data}`, PrivateTest, {len(y)} faces, judged by {judge}. Command: `edge-convert {' '.join(sys.argv[1:])}`",
                         f"Latency: one face per call, {args.threads} thread(s), {args.latency_seconds:g} s timed after "
                         f"{LATENCY_WARMUP} warm-up runs; cores allowed {env['cpus_allowed']} of {env['cores_logical']}."],

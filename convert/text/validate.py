@@ -23,7 +23,7 @@ import numpy as np
 
 from edge.labels import FACE_LABELS
 from edge.paths import MODELS_DIR
-from edge.text.classify import TextClassifier, TextResult, with_context
+from edge.classify.text import TextClassifier, TextResult, with_context
 
 from .. import REPO
 from . import meld

@@ -14,7 +14,7 @@ import numpy as np
 
 from edge.audio.resample import resample
 from edge.audio.wav import read_wav, to_mono
-from edge.datasets import DatasetError, DatasetMissing, Utterance, read_emodb
+from edge.bench.datasets import DatasetError, DatasetMissing, Utterance, read_emodb
 from edge.labels import VOICE_LABELS, VOICE_SOURCE_MAP
 
 # RAVDESS: modality-channel-emotion-intensity-statement-repetition-actor; 03 = audio only, 01 = speech.

@@ -17,7 +17,7 @@ import numpy as np
 
 from edge.audio.features import active_level_db
 from edge.audio.resample import resample
-from edge.datasets import Utterance
+from edge.bench.datasets import Utterance
 
 from .corpora import load_audio
 

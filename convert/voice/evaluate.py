@@ -15,8 +15,8 @@ import numpy as np
 
 from edge.audio.gate import GateSettings
 from edge.audio.normalise import RunningNorm
-from edge.datasets import Utterance
-from edge.model import Model
+from edge.bench.datasets import Utterance
+from edge.classify.model import Model
 
 from ..quantize import export_all
 from .data import CONDITIONS, FeatureCache

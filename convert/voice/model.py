@@ -18,7 +18,7 @@ import numpy as np
 
 from edge.audio.features import FEATURE_SET, VOICE_FEATURES, feature_names
 from edge.audio.normalise import RunningNorm
-from edge.datasets import Utterance
+from edge.bench.datasets import Utterance
 from edge.labels import VOICE_LABELS, VOICE_SOURCE_MAP
 
 from . import features

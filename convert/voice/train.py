@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.datasets import Utterance
+from edge.bench.datasets import Utterance
 from edge.labels import VOICE_LABELS, VOICE_SOURCE_MAP
 
 from .. import DATASETS

@@ -125,7 +125,7 @@ def artifact_agreement(models_dir: Path, data: Path | None = None) -> list[dict[
 
     The shipped model was trained on all these files: this checks that the formats agree, not accuracy.
     """
-    from edge.audio.voice import VoiceClassifier
+    from edge.classify.voice import VoiceClassifier
 
     from .. import DATASETS
     from .corpora import load_audio, load_corpora

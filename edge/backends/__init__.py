@@ -1,4 +1,4 @@
-"""Inference backends, a registry keyed by name; each vendor import stays in its own module."""
+"""Inference backends, registered by name in edge/registry.py; each vendor import stays in its own module."""
 
 from __future__ import annotations
 
@@ -6,27 +6,19 @@ import logging
 from pathlib import Path
 from typing import Sequence
 
-from ..registry import import_class
+from ..registry import BACKENDS, formats, load
 from .base import BackendUnavailable, InferenceBackend, TensorInfo
 
 logger = logging.getLogger(__name__)
 
-# name -> (module, class, pip package that provides it). Order is the preference.
-BACKENDS = {
-    "litert": ("edge.backends.litert", "LiteRTBackend", "ai-edge-litert"),
-    "tflite-runtime": ("edge.backends.tflite_runtime", "TFLiteRuntimeBackend", "tflite-runtime"),
-    "onnxruntime": ("edge.backends.onnxruntime", "OnnxRuntimeBackend", "onnxruntime"),
-}
-SUFFIXES = {".tflite": ("litert", "tflite-runtime"), ".onnx": ("onnxruntime",)}
+SUFFIXES = formats(BACKENDS)  # model suffix -> the backends that read it, in order of preference
 
 __all__ = ["BACKENDS", "BackendUnavailable", "InferenceBackend", "TensorInfo", "backend_class", "open_backend"]
 
 
 def backend_class(name: str) -> type[InferenceBackend]:
     """Import one backend; a missing library gives an error that names the package to install."""
-    if name not in BACKENDS:
-        raise BackendUnavailable(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
-    return import_class("backend", name, *BACKENDS[name], error=BackendUnavailable)
+    return load(BACKENDS, name, "backend", BackendUnavailable)
 
 
 def open_backend(model_path: str | Path, backend: str | None = None, threads: int = 1,

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from edge.datasets import read_emodb
+from edge.bench.datasets import read_emodb
 from edge.description import ModelDescription
 
 from .data import emodb_files, fer2013_split
@@ -27,9 +27,9 @@ def data_kind(data: Path) -> str:
 
 
 def face_accuracy(path: Path, data: Path, limit: int | None) -> tuple[float, int, dict[str, float]]:
-    from edge.classify import FaceClassifier
+    from edge.classify.face import FaceClassifier
 
-    from edge.preprocess import prepare_cut_faces
+    from edge.classify.face_preprocess import prepare_cut_faces
 
     faces, truth = fer2013_split(data, limit=limit)
     clf = FaceClassifier(path, prior="training")  # PrivateTest has FER2013's own class mix
@@ -87,7 +87,7 @@ def voice_accuracy(path: Path, data: Path, limit: int | None, audio=None,
                    files: Sequence[tuple[Path, str]] | None = None) -> tuple[float, int, dict[str, float]]:
     """`audio`: the [audio] section whose speech gate `run` and `infer` use (default: the defaults); `files`:
     the (wav, label) pairs to score (default: every Emo-DB file in `data`)."""
-    from edge.audio.voice import VoiceClassifier
+    from edge.classify.voice import VoiceClassifier
     from edge.channels.base import gate_options
     from edge.config import AudioConfig
 

@@ -122,7 +122,7 @@ def run_models(args: argparse.Namespace, argv: Sequence[str]) -> tuple[dict[str,
     if not paths:
         raise SystemExit("edge-bench: no model files in edge/models/ and none given; pass --model PATH")
     from edge.description import description_path
-    from edge.model import check_model_file
+    from edge.classify.model import check_model_file
 
     for p in paths:  # every path checked before the first (long) case runs
         try:

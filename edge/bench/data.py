@@ -1,4 +1,4 @@
-"""The gate's labelled sets, read with edge/ alone (edge.datasets), as the gate needs them."""
+"""The gate's labelled sets, read with edge/ alone (edge.bench.datasets), as the gate needs them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Iterator
 
 import numpy as np
 
-from edge.datasets import DatasetError, read_emodb, read_fer2013
+from edge.bench.datasets import DatasetError, read_emodb, read_fer2013
 from edge.labels import FACE_LABELS
 
 DataError = DatasetError  # the name the gate's callers know

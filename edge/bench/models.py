@@ -68,7 +68,7 @@ def macs_figures(path: Path, stated: int | None) -> dict[str, Any]:
     """`macs_m` counted from the model's graph, never the sidecar's figure; a sidecar that says otherwise is flagged
     (`macs_note`). A graph that cannot be counted here (no TFLite runtime, an .onnx file with no .tflite twin)
     keeps the sidecar's figure, marked unverified."""
-    from edge.macs import graph_macs
+    from edge.bench.macs import graph_macs
 
     counted = graph_macs(path)
     if counted is None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..health import peak_rss_bytes
+from ..service.health import peak_rss_bytes
 from .stats import summarize
 
 logger = logging.getLogger(__name__)
@@ -78,10 +78,8 @@ def bench_pipeline(source: str, audio: str | None = None, duration: float | None
     if max_speed:
         over["video.realtime"] = False
     cfg = config_mod.override(cfg, over)
-    if cfg.output.publisher == "stdout":  # real JSON encoding and writes, to /dev/null so the table stays readable
-        inner = publisher_class("stdout")(open(os.devnull, "w"))
-    else:
-        inner = publisher_class(cfg.output.publisher)(cfg.mqtt)
+    # Real JSON encoding and writes; stdout's go to /dev/null, so the table stays readable.
+    inner = publisher_class(cfg.output.publisher).from_config(cfg, stream=open(os.devnull, "w"))
     pub = _recording(inner)
 
     proc = psutil.Process()

@@ -21,7 +21,7 @@ COLUMNS = {
                ("init ms", "init_ms", ".1f"), ("first ms", "first_ms", ".2f"), ("p50 ms", "p50_ms", ".4g"),
                ("p90 ms", "p90_ms", ".4g"), ("p99 ms", "p99_ms", ".4g"), ("mean ms", "mean_ms", ".4g"),
                ("std ms", "std_ms", ".4g"), ("runs/s", "throughput_ips", ".0f"), ("+MB", "rss_added_mb", ".1f"),
-               # MACs counted from the model's graph (edge/macs.py); the accuracies are the sidecar's, not measured
+               # MACs counted from the model's graph (edge/bench/macs.py); the accuracies are the sidecar's, not measured
                # here (edge-bench models --accuracy measures PrivateTest)
                ("M MACs", "macs_m", ".1f"), ("PrivateTest %", "privatetest_pct", ".2f"),
                ("photos bal.", "photos_balanced", ".3f"), ("photos nat.", "photos_natural", ".3f")],

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from edge.health import temperatures_c
+from edge.service.health import temperatures_c
 
 # Distributions whose versions decide the numbers; absent ones are left out.
 LIBRARIES = ("edge-emotion", "numpy", "opencv-python-headless", "opencv-python", "opencv-contrib-python",

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from edge.bench.stats import summarize
-from edge.health import peak_rss_bytes
+from edge.service.health import peak_rss_bytes
 
 PLOT_SAMPLES = 5000
 

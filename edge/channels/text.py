@@ -6,10 +6,11 @@ import logging
 import threading
 import time
 
-from ..fuse import to_fused
+from ..fuse.fusion import to_fused
 from ..paths import resolve_model
-from ..text.classify import TextClassifier, TextInputError, TextResult, with_context
-from .base import Channel, Part, model_options
+from ..classify.text import TextClassifier, TextResult, with_context
+from ..text.decode import TextInputError, decode
+from .base import Channel, InferOptions, Inferred, Part, model_options
 
 logger = logging.getLogger(__name__)
 
@@ -21,16 +22,20 @@ class TextChannel(Channel):
     name = "text"
     stages = ("text_classify",)
     counters = ("texts", "texts_without_emotion", "texts_dropped", "texts_cut")
+    source_key = "text.source"
+    task = "text"
+    infer_kinds = frozenset({"text"})
+    no_input = "no text input"
     off_reason = "text off"
 
-    def __init__(self, classifier: TextClassifier, text_cfg, mqtt_cfg, max_age_s: float) -> None:
-        self.classifier, self.text_cfg, self.mqtt_cfg, self.max_age_s = classifier, text_cfg, mqtt_cfg, max_age_s
+    def __init__(self, classifier: TextClassifier, cfg, max_age_s: float) -> None:
+        self.classifier, self.cfg, self.text_cfg, self.max_age_s = classifier, cfg, cfg.text, max_age_s
         self.input = None
         self.inbox = None
         self.texts = 0
         self.rejected = 0
         self._last: tuple[float, Part] | None = None  # (arrival, monotonic seconds; its part)
-        self.context = text_cfg.context  # weight of the previous text (text.context)
+        self.context = cfg.text.context  # weight of the previous text (text.context)
         self._previous: tuple[float, object] | None = None  # (monotonic seconds, its own probabilities)
 
     @classmethod
@@ -42,11 +47,29 @@ class TextChannel(Channel):
         opts = model_options(cfg.models)
         classifier = TextClassifier(resolve_model("text", cfg.models.text, opts["backend"]), max_chars=cfg.text.max_chars,
                                     **opts)
-        return cls(classifier, cfg.text, cfg.mqtt, cfg.fusion.text_max_age_s)
+        return cls(classifier, cfg, cfg.fusion.text_max_age_s)
+
+    @classmethod
+    def check(cls, cfg, spec: str) -> list[str]:
+        from ..mqtt import settings as mqtt_settings
+
+        return mqtt_settings.check(cfg.mqtt) if spec == "mqtt" else []  # texts from MQTT: the [mqtt] broker
 
     @classmethod
     def absent(cls, reason: str) -> Part:
         return Part({"text": None, "text_reason": reason})
+
+    def infer(self, item, kind, timing: dict[str, float], options: InferOptions) -> Inferred:
+        """A sentence (a line of a text file, a `--text` argument); bytes: an argument that is not UTF-8, reported
+        as such, never echoed as the surrogates Python keeps them in."""
+        if isinstance(item, bytes):
+            try:
+                decode(item)
+                reason = "not UTF-8 text"
+            except TextInputError as e:
+                reason = str(e)
+            return Inferred(Part({"text": {"emotion": None, "reason": reason}}))
+        return Inferred(self.classify(item, timing))
 
     def part(self, res: TextResult, age_s: float | None = None) -> Part:
         """A text's fields: its emotion (and age), or null and the reason, with the flags either way."""
@@ -74,23 +97,21 @@ class TextChannel(Channel):
         return self.part(res)
 
     # -- the live loop ----------------------------------------------------------------------
-    def open(self, stop: threading.Event, realtime: bool, media_clock: bool = False) -> None:
+    def open(self, stop: threading.Event, realtime: bool, media_clock: bool = False, broker=None) -> None:
         """Texts arrive in real time whatever the video does (`media_clock` does not apply to them)."""
-        from ..text.inbox import TextInbox, text_byte_limit
-        from ..text.sources import MqttTextSource, StdinTextSource
+        from ..capture.text_inbox import TextInbox, text_byte_limit
+        from ..registry import TEXT_SOURCES, load
 
         t = self.text_cfg
         self.inbox = TextInbox(t.queue_size, text_byte_limit(t.max_chars))
-        if t.source == "stdin":
-            self.input = StdinTextSource(self.inbox)
-        else:
-            self.input = MqttTextSource(self.inbox, self.mqtt_cfg, t.topic, t.qos)
+        source = load(TEXT_SOURCES, t.source, "text source", RuntimeError)
+        self.input = source.from_config(self.inbox, self.cfg, broker)
         self.input.start(stop)
 
     def step(self, frame, timing: dict[str, float], until_s: float | None = None) -> Part:
         """Classify the next waiting text (one per step, so every text gets its own result); else the latest
         while it is fresh."""
-        from ..text.sources import payload_text
+        from ..capture.text import payload_text
 
         arrival = self.inbox.get()
         fresh = arrival is not None

@@ -5,10 +5,18 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from ..audio.voice import StreamUpdate, VoiceClassifier, VoiceResult, VoiceStream
-from ..fuse import to_fused
+from ..audio.wav import probe_wav
+from ..capture import probe
+from ..capture.audio import check_source as check_audio_source
+from ..classify.voice import StreamUpdate, VoiceClassifier, VoiceResult, VoiceStream
+from ..fuse.fusion import to_fused
 from ..paths import SAMPLE_AUDIO, resolve_model
-from .base import Channel, Part, gate_options, model_options
+from .base import Channel, InferOptions, Inferred, Part, gate_options, model_options
+
+# A WAV is classified whole in `infer`: its features take ~3.6 MB per second of audio (30 s peaks at 169 MB,
+# benchmarks/reports/input_memory.md), so 30 s stays well within the 400 MB budget; longer recordings stream
+# through `edge-emotion run --audio FILE`.
+MAX_AUDIO_S = 30.0
 
 
 class VoiceChannel(Channel):
@@ -17,6 +25,10 @@ class VoiceChannel(Channel):
     name = "voice"
     stages = ("audio_features", "audio_classify")
     counters = ("audio_windows",)
+    source_key = "audio.source"
+    task = "voice"
+    infer_kinds = frozenset({probe.AUDIO, probe.VIDEO})  # a video's sound track is the WAV beside it
+    no_input = "no audio input"
     off_reason = "audio off"
 
     def __init__(self, classifier: VoiceClassifier, audio_cfg, max_age_s: float, spec: str | None = None,
@@ -28,7 +40,6 @@ class VoiceChannel(Channel):
         self._loop = 0  # the video file's pass (frame.loop) the sound track is playing
         self.stream: VoiceStream | None = None
         self.windows = 0
-        self._pos = 0  # read position in the capture's ring buffer, in samples
         self._last: tuple[float, VoiceResult] | None = None  # (utterance end in stream seconds, its result)
 
     @classmethod
@@ -43,6 +54,16 @@ class VoiceChannel(Channel):
         return cls(classifier, cfg.audio, cfg.fusion.voice_max_age_s, cls.source(cfg), cfg.video)
 
     @classmethod
+    def check(cls, cfg, spec: str) -> list[str]:
+        errors = check_audio_source(spec)
+        a = cfg.audio
+        if a.min_speech_s > a.max_utterance_s:  # no utterance is ever long enough
+            errors.append(f"audio.min_speech_s = {a.min_speech_s:g} is more than audio.max_utterance_s = "
+                          f"{a.max_utterance_s:g}: an utterance is cut before it is long enough, so no voice result "
+                          "ever comes; lower min_speech_s or raise max_utterance_s")
+        return errors
+
+    @classmethod
     def absent(cls, reason: str) -> Part:
         return Part({"audio": None, "audio_reason": reason})
 
@@ -55,6 +76,29 @@ class VoiceChannel(Channel):
             d["age_s"] = round(age_s, 3)
         return Part({"audio": d}, to_fused(res.probs, self.classifier.labels), value=res)
 
+    def infer(self, item, kind: probe.FileKind, timing: dict[str, float], options: InferOptions) -> Inferred:
+        """A WAV file as one utterance; for a video, the WAV beside it with the same stem (OpenCV reads no audio)."""
+        path = Path(item)
+        if kind.kind == probe.AUDIO:
+            self._check_length(path)
+            return Inferred(self.file_part(path, timing))
+        wav = path.with_suffix(".wav")
+        if not wav.is_file():
+            return Inferred(self.absent("no audio track (put <video>.wav beside the video)"))
+        try:
+            self._check_length(wav)
+            return Inferred(self.file_part(wav, timing))
+        except ValueError as e:  # a bad sound track costs the voice part, not the video's faces
+            return Inferred(self.absent(f"sound track {wav.name} unusable: {str(e).replace(f'{wav}: ', '')}"))
+
+    @staticmethod
+    def _check_length(path: Path) -> None:
+        info = probe_wav(path)
+        if info.duration_s > MAX_AUDIO_S:
+            raise ValueError(f"{info.duration_s:.0f} s of audio, more than the {MAX_AUDIO_S:g} s infer classifies at "
+                             f"once (memory); cut it into utterances, or stream it with `edge-emotion run --audio "
+                             f"{path} --no-video`")
+
     def file_part(self, path: str | Path, timing: dict[str, float]) -> Part:
         """A whole WAV file as one utterance (`infer`)."""
         # Files may come from different speakers: each starts from the model's own normalisation prior,
@@ -66,8 +110,8 @@ class VoiceChannel(Channel):
         return self.part(res)
 
     # -- the live loop ----------------------------------------------------------------------
-    def open(self, stop: threading.Event, realtime: bool, media_clock: bool = False) -> None:
-        from ..capture_audio import AudioCapture, FollowingAudio, make_audio_source
+    def open(self, stop: threading.Event, realtime: bool, media_clock: bool = False, broker=None) -> None:
+        from ..capture.audio import AudioCapture, FollowingAudio, make_audio_source
 
         a, v = self.audio_cfg, self.video_cfg
         timeout = v.open_timeout_s if v is not None else 10.0
@@ -79,29 +123,24 @@ class VoiceChannel(Channel):
             self.capture = AudioCapture(source, stop, buffer_s=a.buffer_s, realtime=realtime,
                                         loop=bool(v is not None and v.loop), open_timeout_s=timeout).start()
         self.stream = VoiceStream.from_config(self.classifier, a, self.capture.sample_rate)
-        self._pos = 0
 
     def _restart(self, loop: int) -> None:
         """The looping video started again: so does its sound track, and the last utterance is history."""
         self._loop = loop
         self.capture.restart()
         self.stream = VoiceStream.from_config(self.classifier, self.audio_cfg, self.capture.sample_rate)
-        self._pos, self._last, self.ended = 0, None, False
+        self._last, self.ended = None, False
 
     def step(self, frame, timing: dict[str, float], until_s: float | None = None) -> Part:
         """Feed the new samples to the utterance stream; the latest utterance while it is fresh."""
-        cap, rate = self.capture, self.capture.sample_rate
         upto = None
         if self.following and until_s is not None:
             if frame is not None and frame.loop != self._loop:
                 self._restart(frame.loop)
-                cap = self.capture
-            upto = int(round(until_s * rate))
-            cap.fill_until(upto)
-        samples, self._pos = cap.ring.read_since(self._pos, upto)
-        cap.consumed = self._pos
+            upto = int(round(until_s * self.capture.sample_rate))
+        samples = self.capture.read(upto)
         update = self.stream.feed(samples)
-        if cap.ended.is_set() and cap.ring.written == self._pos and not self.ended:
+        if self.capture.exhausted and not self.ended:
             self.ended = True
             last = self.stream.flush()  # end of a file: the utterance in progress still counts
             if last is not None:
@@ -123,7 +162,7 @@ class VoiceChannel(Channel):
             return self.absent(waiting)
         # Ages are in stream time, so files processed faster than real time age their voice results correctly;
         # both clocks start with the pipeline, so a live camera and microphone agree too.
-        now_s = max(self._pos / self.capture.sample_rate, frame.pos_s if frame is not None else 0.0)
+        now_s = max(self.capture.position / self.capture.sample_rate, frame.pos_s if frame is not None else 0.0)
         end_s, res = self._last
         age = max(0.0, now_s - end_s)
         if age > self.max_age_s:

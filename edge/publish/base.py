@@ -10,6 +10,14 @@ class Publisher(ABC):
     """`publish` must never block the inference loop nor raise into it."""
 
     name = "base"
+    connection = None  # the broker connection results leave by (MQTT), which inputs from that broker share
+    reader_gone = False  # nobody reads the results any more (stdout's pipe closed): the loop stops
+
+    @classmethod
+    def from_config(cls, cfg, **options: Any) -> "Publisher":
+        """Built from the config (`run`, `edge-bench pipeline`); `options` override what the config gives (a
+        publisher ignores those it does not take: `stream` means nothing to MQTT)."""
+        return cls(**options)
 
     @abstractmethod
     def publish(self, result: dict[str, Any]) -> None:

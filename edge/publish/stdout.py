@@ -36,6 +36,12 @@ class StdoutClosed(OSError):
 class StdoutPublisher(Publisher):
     name = "stdout"
 
+    @classmethod
+    def from_config(cls, cfg, **options: Any) -> "StdoutPublisher":
+        """Offline processing of a file waits a little for a slow reader before dropping a result."""
+        kw = dict(wait_s=0.0 if cfg.video.realtime else 0.25, events=cfg.events.stdout)
+        return cls(**{**kw, **options})
+
     def __init__(self, stream: IO[str] | None = None, wait_s: float = 0.0, events: bool = False) -> None:
         stream = stream if stream is not None else sys.stdout
         if stream is None:  # Python sets sys.stdout to None when descriptor 1 was closed at start

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..health import cpu_temperature_c
+from ..service.health import cpu_temperature_c
 from .metrics import Exposition, Histogram
 
 TIMELINE_STEP_S = 1.0  # one timeline point per second: 300 points for the page's 5 minutes

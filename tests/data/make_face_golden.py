@@ -24,9 +24,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from edge.datasets import read_fer2013  # noqa: E402
+from edge.bench.datasets import read_fer2013  # noqa: E402
+from edge.classify.model import Model  # noqa: E402
 from edge.labels import FACE_LABELS  # noqa: E402
-from edge.model import Model  # noqa: E402
 sys.path.insert(0, str(ROOT / "tests"))
 from test_face_golden import prepared  # noqa: E402  the test's own preparation (alignment for aligned models)
 

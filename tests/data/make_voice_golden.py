@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from edge.audio.voice import VoiceClassifier  # noqa: E402
+from edge.classify.voice import VoiceClassifier  # noqa: E402
 from edge.paths import MODELS_DIR  # noqa: E402
 
 # Two files per emotion-rich speaker pair, all seven emotions, male and female voices.

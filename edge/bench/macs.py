@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .backends import SUFFIXES, BackendUnavailable, backend_class
+from ..backends import SUFFIXES, BackendUnavailable, backend_class
 
 logger = logging.getLogger(__name__)
 

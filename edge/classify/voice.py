@@ -10,14 +10,14 @@ from typing import Sequence
 
 import numpy as np
 
+from ..audio.features import FEATURE_SET, FeatureSpec, utterance_windows
+from ..audio.gate import (BLOCK_S, FLOOR_DB, GateSettings, LevelMeter, NoiseFloor, block_levels, block_powers, decide,
+                          segment_floor)
+from ..audio.normalise import RunningNorm
+from ..audio.resample import resample
+from ..audio.wav import invalid_samples, read_wav, to_mono
 from ..labels import LabelledProbs
-from ..model import Model
-from .features import FEATURE_SET, FeatureSpec, utterance_windows
-from .gate import (BLOCK_S, FLOOR_DB, GateSettings, LevelMeter, NoiseFloor, block_levels, block_powers, decide,
-                   segment_floor)
-from .normalise import RunningNorm
-from .resample import resample
-from .wav import invalid_samples, read_wav, to_mono
+from .model import Model
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class VoiceClassifier:
         """The speech embedding the description names, from the voice model's folder, on the voice model's backend."""
         if not desc:
             return None
-        from .embedding import EMBED_SET, EmbeddingSpec, SpeechEmbedding
+        from ..audio.embedding import EMBED_SET, EmbeddingSpec, SpeechEmbedding
 
         if desc.get("set") != EMBED_SET:
             raise ValueError(f"{model.path}: speech embedding {desc.get('set')!r} is not this runtime's {EMBED_SET!r}; "

@@ -10,8 +10,8 @@ import select
 import sys
 import threading
 
-from .classify import TextInputError, decode
-from .inbox import TextInbox
+from ..text.decode import TextInputError, decode
+from .text_inbox import TextInbox
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +68,11 @@ class TextSource:
     def __init__(self, inbox: TextInbox) -> None:
         self.inbox = inbox
         self.ended = False
+
+    @classmethod
+    def from_config(cls, inbox: TextInbox, cfg, broker=None) -> "TextSource":
+        """The source `text.source` names, from the config (`broker`: the publisher's MQTT connection, if any)."""
+        return cls(inbox)
 
     def start(self, stop: threading.Event) -> "TextSource":
         return self
@@ -157,74 +162,45 @@ class StdinTextSource(TextSource):
 
 
 class MqttTextSource(TextSource):
-    """Subscribes to one topic on the [mqtt] broker; reconnects and re-subscribes by itself."""
+    """Subscribes to one topic on the [mqtt] broker: on the publisher's connection when results go to the same
+    broker (one client per broker), else on a connection of its own; paho reconnects and re-subscribes by itself."""
 
     name = "mqtt"
 
-    def __init__(self, inbox: TextInbox, mqtt_cfg, topic: str, qos: int) -> None:
-        import paho.mqtt.client as mqtt
-
-        from ..publish.mqtt import PROTOCOLS
-        from ..publish.settings import client_id, read_password, tls_files, topic_base
+    def __init__(self, inbox: TextInbox, mqtt_cfg, topic: str, qos: int, broker=None) -> None:
+        from ..mqtt.connection import MqttConnection
+        from ..mqtt.settings import client_id, topic_base
 
         super().__init__(inbox)
         self.cfg, self.topic, self.qos = mqtt_cfg, topic, qos
-        device, _ = topic_base(mqtt_cfg)
-        # Its own client id: the broker would drop the publisher's connection for a second client with the same id.
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=PROTOCOLS[mqtt_cfg.protocol],
-                                  client_id=client_id(mqtt_cfg, device) + "-text")
-        self.client.enable_logger(logging.getLogger(__name__ + ".paho"))
-        if mqtt_cfg.username:
-            self.client.username_pw_set(mqtt_cfg.username, read_password(mqtt_cfg))
-        if mqtt_cfg.tls:
-            files = tls_files(mqtt_cfg)
-            self.client.tls_set(ca_certs=files["ca_file"] or None, certfile=files["cert_file"] or None,
-                                keyfile=files["key_file"] or None)
-        self.client.reconnect_delay_set(mqtt_cfg.reconnect_min_s, mqtt_cfg.reconnect_max_s)
-        self.client.on_connect = self._on_connect
-        self.client.on_disconnect = self._on_disconnect
-        self.client.on_message = self._on_message
-        self.client.on_subscribe = self._on_subscribe
-        self.client.on_connect_fail = self._on_connect_fail
-        self.connected = threading.Event()
-        self._failed = False  # a connection failure is logged once, until the next success
+        self.own = broker is None
+        if self.own:
+            device, _ = topic_base(mqtt_cfg)
+            # A client id of its own: a broker drops the first connection of a client id used twice (ACLs written
+            # for the subscriber's id keep matching).
+            broker = MqttConnection(mqtt_cfg, client_id(mqtt_cfg, device) + "-text", device)
+        self.broker = broker
+
+    @classmethod
+    def from_config(cls, inbox: TextInbox, cfg, broker=None) -> "MqttTextSource":
+        return cls(inbox, cfg.mqtt, cfg.text.topic, cfg.text.qos, broker)
 
     def start(self, stop: threading.Event) -> "MqttTextSource":
         logger.info("text: subscribing to %s on %s:%d", self.topic, self.cfg.host, self.cfg.port)
-        self.client.connect_async(self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive_s)
-        self.client.loop_start()
+        self.broker.subscribe(self.topic, self.qos, self._on_message, "text")
+        if self.own:
+            self.broker.start()
         return self
 
-    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
-        if reason_code.is_failure:
-            logger.error("text: MQTT broker %s:%d refused the connection: %s", self.cfg.host, self.cfg.port, reason_code)
-            return
-        client.subscribe(self.topic, qos=self.qos)  # again on every reconnect: a clean session forgets it
-        self.connected.set()
-        self._failed = False
+    @property
+    def connected(self) -> bool:
+        return self.broker.connected
 
-    def _on_connect_fail(self, client, userdata) -> None:
-        if not self._failed:  # paho retries by itself; say it once, not every few seconds
-            from ..publish.mqtt import connect_failure
-
-            self._failed = True
-            # paho calls this inside its `except OSError` block: the exception says why (TLS on a plain port, ...)
-            message, level = connect_failure(self.cfg, sys.exc_info()[1])
-            logger.log(level, "text: %s; retrying (no texts until it answers)", message)
-
-    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
-        if any(rc.is_failure for rc in reason_codes):
-            logger.error("text: the broker refused the subscription to %s (%s); check its ACL", self.topic,
-                         ", ".join(map(str, reason_codes)))
-        else:
-            logger.info("text: subscribed to %s", self.topic)
-
-    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
-        self.connected.clear()
-
-    def _on_message(self, client, userdata, message) -> None:
+    def _on_message(self, message) -> None:
         self.inbox.put(message.payload, f"mqtt {message.topic}")
 
     def close(self, timeout: float = 1.0) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        if self.own:
+            self.broker.close(timeout)
+        else:  # the publisher closes the connection it shares, after the channels
+            self.broker.unsubscribe(self.topic)

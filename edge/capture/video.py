@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from . import probe
 from .probe import MAX_IMAGE_PIXELS
 from .stoppable import abandon, call_until_stopped
 
@@ -37,6 +38,46 @@ def source_kind(spec: str) -> str:
     if "://" in spec:
         return "url"
     return "file"
+
+
+def check_source(spec: str) -> list[str]:
+    """What is wrong with `video.source = spec` before it is opened: a URL scheme OpenCV cannot open, a file that is
+    missing, not a video or without one decodable frame (a camera is hardware: `run` reports it when it opens it)."""
+    kind = source_kind(spec)
+    if kind == "url":
+        scheme = spec.split("://", 1)[0].lower()
+        if scheme not in URL_SCHEMES:
+            return [f"video.source = {spec!r}: unsupported URL scheme {scheme!r} (use {', '.join(URL_SCHEMES)})"]
+        return []
+    if kind != "file":
+        return []  # a camera, a pipeline or a keyword: opened (or reported, exit 3) by `run`
+    path, errors = probe.check_file("video.source", spec)
+    if path is None or not path.is_file():
+        return errors  # a FIFO is read as a stream: nothing to look at before a writer appears
+    try:
+        found = probe.sniff(path)
+    except probe.ProbeError as e:
+        return [f"video.source = {spec!r}: {e}"]
+    if found.kind == probe.AUDIO:
+        return [f"video.source = {spec!r}: {found.format} audio, not a video (put it in audio.source)"]
+    return _first_frame(spec, path)
+
+
+def _first_frame(spec: str, path: Path) -> list[str]:
+    """A video file must hold at least one decodable frame of a size within the pixel limit."""
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            return [f"video.source = {spec!r}: not a video OpenCV can open (damaged, or a codec it lacks)"]
+        w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        if w * h > MAX_IMAGE_PIXELS:
+            return [f"video.source = {spec!r}: frames of {w}x{h} pixels, more than the "
+                    f"{MAX_IMAGE_PIXELS / 1e6:.0f} MP limit (memory)"]
+        if not cap.read()[0]:
+            return [f"video.source = {spec!r}: no decodable frame (damaged, or a codec OpenCV lacks)"]
+    finally:
+        cap.release()
+    return []
 
 
 @dataclass(frozen=True)
@@ -71,6 +112,10 @@ class LatestFrame:
                 self._cond.wait(timeout)
             frame, self._frame = self._frame, None
             return frame
+
+    @property
+    def empty(self) -> bool:
+        return self._frame is None
 
     def close(self) -> None:
         with self._cond:
@@ -233,6 +278,25 @@ class VideoCapture:
     def dropped(self) -> int:
         return self.latest.dropped
 
+    def next(self, timeout: float) -> Frame | None:
+        """The latest frame, waiting at most `timeout` seconds; None when none came (see `exhausted`)."""
+        return self.latest.get(timeout)
+
+    @property
+    def exhausted(self) -> bool:
+        """The source ended (a file's end, a failure in `error`) and its last frame has been taken."""
+        return self.ended.is_set() and self.latest.empty
+
+    @property
+    def is_file(self) -> bool:
+        return self.source.is_file
+
+    def media_end_s(self, frame: Frame) -> float | None:
+        """A file's position at the end of `frame`, the clock the other inputs of a video file follow; None live."""
+        if not self.source.is_file:
+            return None
+        return frame.pos_s + 1.0 / max(self.source.fps, 1.0)
+
     def start(self) -> "VideoCapture":
         """Open the source (a failure raises: a wrong source is reported, not retried) and start reading.
 
@@ -290,7 +354,7 @@ class VideoCapture:
                 self.frames += 1
                 if not self.realtime and self.source.is_file:
                     # Offline processing of a file: wait until the consumer took the frame.
-                    while self.latest._frame is not None and not self.stop.is_set():
+                    while not self.latest.empty and not self.stop.is_set():
                         time.sleep(0.001)
         except Exception as e:  # noqa: BLE001 - a capture failure must reach the loop, not kill the process
             self.error = f"video capture failed: {e}"

@@ -141,7 +141,7 @@ def prepare_cut_faces(faces: np.ndarray, spec: dict[str, Any]) -> np.ndarray:
     """Cut-out gray faces (FER2013) as a model takes them: aligned with BlazeFace's keypoints when its spec aligns."""
     if "align" not in spec:
         return faces
-    from .detect import make_detector  # only aligned models need the detector here
+    from ..detect import make_detector  # only aligned models need the detector here
 
     detector = make_detector("blazeface", min_score=CUT_FACE_MIN_SCORE)
     return align_cut_faces(faces, cut_face_keypoints(faces, detector.detect), spec)

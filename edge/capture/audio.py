@@ -15,6 +15,29 @@ from .stoppable import abandon, call_until_stopped
 logger = logging.getLogger(__name__)
 
 
+def check_source(spec: str) -> list[str]:
+    """What is wrong with `audio.source = spec` before it is opened: a WAV file that is missing or does not decode
+    (a microphone is hardware: `run` reports it when it opens it)."""
+    from ..audio.wav import WavError, probe_wav
+    from . import probe
+
+    if spec == "mic":
+        return []  # hardware: opened (or reported, exit 3) by `run`
+    path, errors = probe.check_file("audio.source", spec)
+    if path is None:
+        return errors
+    if not path.is_file():
+        return [f"audio.source = {spec!r}: not a regular file (a FIFO or device); give a WAV file or 'mic'"]
+    try:
+        found = probe.sniff(path)
+        if found.kind != probe.AUDIO:
+            return [f"audio.source = {spec!r}: {found.format} {found.kind}, not a WAV file"]
+        probe_wav(path)
+    except (probe.ProbeError, WavError) as e:
+        return [f"audio.source = {spec!r}: {str(e).replace(str(path) + ': ', '')}"]
+    return []
+
+
 class RingBuffer:
     """Fixed-size float32 ring; the writer never waits, readers ask for samples since a position."""
 
@@ -83,7 +106,7 @@ class WavFileSource(AudioSource):
         self._reader = None
 
     def open(self) -> None:
-        from .audio.wav import WavError, WavReader
+        from ..audio.wav import WavError, WavReader
 
         try:
             self._reader = WavReader(self.path)
@@ -95,7 +118,7 @@ class WavFileSource(AudioSource):
         self._reader.rewind()
 
     def read(self, frames: int) -> np.ndarray | None:
-        from .audio.wav import to_mono
+        from ..audio.wav import to_mono
 
         x = self._reader.read(frames)
         return None if x is None else to_mono(x)
@@ -171,7 +194,26 @@ class MicSource(AudioSource):
         self._stream = self._pa = None
 
 
-class AudioCapture:
+class _RingReader:
+    """What both audio captures give their reader: `read` the new samples, keeping its own position."""
+
+    ring: RingBuffer
+    ended: threading.Event
+    position = 0  # samples read so far (the reader's position in the stream); the producer waits on it offline
+
+    def read(self, upto: int | None = None) -> np.ndarray:
+        """The samples written since the previous read (up to stream sample `upto`, if given); as many as the ring
+        still holds, the rest counted as overwritten."""
+        samples, self.position = self.ring.read_since(self.position, upto)
+        return samples
+
+    @property
+    def exhausted(self) -> bool:
+        """The source ended and every sample has been read."""
+        return self.ended.is_set() and self.ring.written == self.position
+
+
+class AudioCapture(_RingReader):
     """Producer thread: source -> ring buffer, in 50 ms chunks (files paced at real time unless told not to)."""
 
     CHUNK_S = 0.05  # small enough for timely speech end detection, large enough to keep wakeups cheap
@@ -219,15 +261,13 @@ class AudioCapture:
                 sent += len(x)
                 if self.source.is_file and not self.realtime:
                     # Offline: keep at most half the ring unread so nothing is overwritten.
-                    while self.ring.written - self.consumed > self.ring.capacity // 2 and not self.stop.is_set():
+                    while self.ring.written - self.position > self.ring.capacity // 2 and not self.stop.is_set():
                         time.sleep(0.001)
         except Exception as e:  # noqa: BLE001 - report to the loop, which decides
             self.error = f"audio capture failed: {e}"
             logger.exception("audio capture failed")
         finally:
             self.ended.set()
-
-    consumed = 0  # the consumer's read position, for offline back-pressure
 
     def join(self, timeout: float = 1.0) -> None:
         if self._thread.is_alive():
@@ -239,13 +279,13 @@ class AudioCapture:
         self.source.close()
 
 
-class FollowingAudio:
+class FollowingAudio(_RingReader):
     """A WAV file read on demand up to a media position (the video file's clock), not paced by the wall clock.
 
     With a video file and its sound track, the voice must hear what the frame shows: however long
     start-up took and however many frames real-time playback dropped, `fill_until` reads the WAV
     exactly up to the frame's position, and `restart` goes back to its start when a looping video does.
-    Same reading interface as AudioCapture (ring, ended, sample_rate, consumed, join).
+    Same reading interface as AudioCapture (read, exhausted, position, sample_rate, join).
     """
 
     CHUNK_S = 0.5  # read size: one system call per half second of audio at most
@@ -256,7 +296,6 @@ class FollowingAudio:
         self.ring = RingBuffer(1)
         self.ended = threading.Event()
         self.error: str | None = None
-        self.consumed = 0
 
     @property
     def sample_rate(self) -> int:
@@ -268,6 +307,12 @@ class FollowingAudio:
             return self
         self.ring = RingBuffer(int(self.buffer_s * self.source.sample_rate))
         return self
+
+    def read(self, upto: int | None = None) -> np.ndarray:
+        """Read the file up to stream sample `upto` first, then as AudioCapture.read."""
+        if upto is not None:
+            self.fill_until(upto)
+        return super().read(upto)
 
     def fill_until(self, pos: int) -> None:
         """Read the file up to sample `pos` of the stream (what the ring already holds is not read again)."""
@@ -284,7 +329,7 @@ class FollowingAudio:
         self.source.rewind()
         self.ring = RingBuffer(self.ring.capacity)
         self.ended.clear()
-        self.consumed = 0
+        self.position = 0
 
     def join(self, timeout: float = 1.0) -> None:
         self.source.close()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..config import ConfigError, MqttConfig
 from ..credentials import read_secret
-from ..device_id import default_device_id
+from .device_id import default_device_id
 
 
 def read_password(cfg: MqttConfig) -> str | None:

@@ -17,8 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..paths import PACKAGE_DIR
+
 UNIT = "edge-emotion.service"
-TEMPLATES = Path(__file__).resolve().parent / "systemd"  # -> ../systemd/ (shipped as package data)
+TEMPLATES = PACKAGE_DIR / "systemd"  # -> ../systemd/ (shipped as package data)
 CONFIG_DIR = "etc/edge-emotion"
 CONFIG_FILE = "edge-emotion.toml"
 UNIT_DIR = "etc/systemd/system"
@@ -247,7 +249,7 @@ def _unit_text(exe: str) -> str:
 
 def _config_problem(conf: Path) -> str:
     """'' when the config loads, else a warning to append to the step's line."""
-    from .config import ConfigError, load
+    from ..config import ConfigError, load
 
     try:
         load(conf)

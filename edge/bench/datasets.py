@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .labels import EMODB_LETTERS, FACE_LABELS, VOICE_LABELS
+from ..labels import EMODB_LETTERS, FACE_LABELS, VOICE_LABELS
 
 FER_SIZE = 48  # FER2013 faces are 48x48 grayscale
 FER_SPLITS = ("Training", "PublicTest", "PrivateTest")

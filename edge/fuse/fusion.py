@@ -22,7 +22,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .labels import FUSED_LABELS
+from ..labels import FUSED_LABELS
 
 
 
@@ -75,7 +75,7 @@ def labels_of(vector: np.ndarray) -> tuple[str, ...]:
     if labels is None:
         if len(vector) != len(FUSED_LABELS):
             raise ValueError(f"a fused vector of {len(vector)} values without labels (FUSED_LABELS has "
-                             f"{len(FUSED_LABELS)}); build it with edge.fuse.to_fused")
+                             f"{len(FUSED_LABELS)}); build it with edge.fuse.fusion.to_fused")
         return FUSED_LABELS
     return labels
 

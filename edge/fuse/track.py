@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .detect.base import Box
+from ..detect.base import Box
 
 FOLLOW = ("longest", "largest", "centre")
 # Velocity fades with this time constant (s) while a face is unseen: a prediction drifts at most

@@ -261,3 +261,23 @@ def _pnm(f: BinaryIO, size: int) -> tuple[int, int]:
 
 
 _IMAGE_SIZE = {"PNG": _png, "JPEG": _jpeg, "BMP": _bmp, "WebP": _webp, "TIFF": _tiff, "PNM": _pnm}
+
+
+def check_file(key: str, spec: str) -> tuple[Path | None, list[str]]:
+    """(path, []) for an existing readable file or FIFO, else (None, [error])."""
+    p = Path(spec).expanduser()
+    try:
+        mode = p.stat().st_mode
+    except FileNotFoundError:
+        return None, [f"{key} = {spec!r}: no such file"]
+    except OSError as e:
+        return None, [f"{key} = {spec!r}: cannot read it ({e.strerror or e})"]
+    if stat.S_ISDIR(mode):
+        return None, [f"{key} = {spec!r}: is a folder, not a file"]
+    try:
+        if stat.S_ISREG(mode):
+            with open(p, "rb"):
+                pass
+    except OSError as e:
+        return None, [f"{key} = {spec!r}: cannot read it ({e.strerror or e})"]
+    return p, []

@@ -8,8 +8,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .face_preprocess import align_face, crop_with_margin, face_batch
 from .model import Model
-from .preprocess import align_face, crop_with_margin, face_batch
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .backends import BackendUnavailable, open_backend
-from .description import DescriptionError, ModelDescription, mismatches
+from ..backends import BackendUnavailable, open_backend
+from ..description import DescriptionError, ModelDescription, mismatches
 
 logger = logging.getLogger(__name__)
 
@@ -52,14 +52,14 @@ class Model:
         """A .tflite with no TFLite runtime installed -> its .onnx sibling when onnxruntime can run that."""
         if backend is not None or path.suffix != ".tflite":
             return path
-        from .backends import BACKENDS, BackendUnavailable, backend_class
+        from ..backends import BACKENDS, SUFFIXES, BackendUnavailable, backend_class
 
         for name in BACKENDS:
             try:
                 backend_class(name)
             except BackendUnavailable:
                 continue
-            if name in ("litert", "tflite-runtime"):
+            if name in SUFFIXES[".tflite"]:
                 return path
             onnx = path.with_suffix(".onnx")
             if onnx.is_file():
