@@ -8,11 +8,11 @@ import numpy as np
 FACE_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
 # The expression mix of a room, as stated in issue 11 (not measured anywhere): mostly neutral and happy faces.
-# Face models are calibrated towards it (convert/calibrate.py) and real-photo accuracy is re-weighted to it.
+# Face models are calibrated towards it (convert/face/calibrate.py) and real-photo accuracy is re-weighted to it.
 NATURAL_MIX = {"angry": 0.02, "disgust": 0.02, "fear": 0.02, "happy": 0.40, "sad": 0.02, "surprise": 0.02, "neutral": 0.50}
 
 # Speech labels: the six both voice corpora share, plus Emo-DB's boredom, in FUSED_LABELS order
-# (`edge-convert train-audio` orders a model's labels so).
+# (`edge-convert train-voice` orders a model's labels so).
 VOICE_LABELS = ("angry", "disgust", "fear", "happy", "sad", "neutral", "bored")
 
 # Emo-DB emotion letter (German initial) -> corpus emotion name.
