@@ -135,9 +135,10 @@ def test_stream_flush_reports_speech_in_progress(clf, speech):
 def test_adapting_classifier_moves_its_statistics_and_cold_start_does_not(speech):
     cold = VoiceClassifier(MODEL)
     warm = VoiceClassifier(MODEL, adapt=True)
-    for _ in range(3):
-        cold.classify(*speech)
-        warm.classify(*speech)
+    for k in range(3):
+        c, w = cold.classify(*speech), warm.classify(*speech)
+        # The result says when adaptation is in use, and how many utterances it has heard; cold start says nothing.
+        assert "adapted" not in c.to_dict() and w.to_dict()["adapted"] == k + 1
     assert cold.norm.heard == 0 and warm.norm.heard == 3
 
 

@@ -34,14 +34,17 @@ class VoiceResult(LabelledProbs):
     floor_db: float = FLOOR_DB  # the segment's noise floor, same scale
     windows: int = 0
     timing_ms: dict = field(default_factory=dict, compare=False)  # "features", "classify"
+    adapted: int | None = None  # with `audio.adapt`: utterances in the running statistics, this one included
+
 
     def to_dict(self) -> dict:
         d = {"start_s": round(self.start_s, 3), "duration_s": round(self.duration_s, 3),
              "level_db": round(self.level_db, 1), "floor_db": round(self.floor_db, 1)}
         if self.probs is None:
             return {**d, "emotion": None, "reason": self.reason}
-        return {**d, "emotion": self.emotion, "confidence": round(self.confidence, 4), "windows": self.windows,
-                "probs": {l: round(float(p), 4) for l, p in zip(self.labels, self.probs)}}
+        d = {**d, "emotion": self.emotion, "confidence": round(self.confidence, 4), "windows": self.windows,
+             "probs": {l: round(float(p), 4) for l, p in zip(self.labels, self.probs)}}
+        return d if self.adapted is None else {**d, "adapted": self.adapted}
 
 
 class VoiceClassifier:
@@ -127,7 +130,8 @@ class VoiceClassifier:
         t1 = time.perf_counter()
         probs = self.predict_features(feats)
         timing = {"features": (t1 - t0) * 1e3, "classify": (time.perf_counter() - t1) * 1e3}
-        return VoiceResult(probs, None, windows=len(feats), timing_ms=timing, **base)
+        adapted = int(round(self.norm.heard)) if self.adapt else None
+        return VoiceResult(probs, None, windows=len(feats), timing_ms=timing, adapted=adapted, **base)
 
     def classify_file(self, path: str | Path) -> VoiceResult:
         """A whole WAV file as one utterance (the offline `infer` path)."""
