@@ -34,7 +34,7 @@ def own_preprocess(input_shape: tuple[int, ...], scale: float, mean: float, std:
     if c not in (1, 3):
         raise ValueError(f"the model's input is {h}x{w}x{c}; a face model takes 1 (gray) or 3 (RGB) channels, "
                          "channels last")
-    return {"size": [h, w], "color": "gray" if c == 1 else "rgb", "scale": scale / std, "offset": -mean / std,
+    return {"size": [h, w], "color": "gray" if c == 1 else "rgb", "scale": scale / std, "offset": (-mean / std) or 0.0,
             "crop_margin": crop_margin, "normalize": {"scale": scale, "mean": mean, "std": std}}
 
 
