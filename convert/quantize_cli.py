@@ -13,7 +13,8 @@ logger = logging.getLogger(__name__)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--task", choices=("face", "text"), default="face", help="which model family (sets data, labels, preprocessing)")
+    p.add_argument("--task", choices=("face", "voice", "text"), default="face",
+                   help="which model family (sets data, labels, preprocessing); voice: see docs/models.md")
     p.add_argument("--model", required=True, help="trained .keras or .h5 model (train-face writes OUT/face.keras, "
                                                   "train-text OUT/text.keras with its vocabulary beside it)")
     p.add_argument("--data", default=None, help="training data of the project's own model, for the calibration set "
@@ -26,11 +27,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     own.add_argument("--outputs", choices=("probs", "logits"), default=None,
                      help="what the model outputs (default: told from its last activation or from its outputs on the "
                           "calibration faces); logits get a softmax on the device")
-    own.add_argument("--scale", type=float, default=1.0 / 255.0, help="pixel p (0..255) is fed as (p * scale - mean) / std")
-    own.add_argument("--mean", type=float, default=0.0, help="see --scale")
-    own.add_argument("--std", type=float, default=1.0, help="see --scale")
-    own.add_argument("--crop-margin", type=float, default=0.15,
-                     help="the face box grows by this fraction per side before the resize (0.15: forehead and chin)")
+    own.add_argument("--scale", type=float, default=None, help="pixel p (0..255) is fed as (p * scale - mean) / std "
+                                                               "(default 1/255)")
+    own.add_argument("--mean", default=None, help="one value, or one per channel (R,G,B), e.g. 0.485,0.456,0.406 "
+                                                  "(default 0)")
+    own.add_argument("--std", default=None, help="one value, or one per channel, e.g. 0.229,0.224,0.225 (default 1)")
+    own.add_argument("--crop-margin", type=float, default=None,
+                     help="the face box grows by this fraction per side before the resize (default 0.15: forehead "
+                          "and chin)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--stem", default=None, help="file name stem and the sidecar's name (default: the task name; "
                                                 "with --calib-dir the model file's stem)")
@@ -81,8 +85,25 @@ def read_labels(args: argparse.Namespace) -> list[str]:
     return labels
 
 
+OWN_ONLY = ("labels", "labels_file", "outputs", "scale", "mean", "std", "crop_margin")
+
+
+def per_channel(text: str | None, default: float, flag: str) -> float | list[float]:
+    """--mean/--std: one number, or a comma-separated one per channel."""
+    if text is None:
+        return default
+    try:
+        values = [float(v) for v in str(text).split(",")]
+    except ValueError:
+        raise ValueError(f"{flag} {text}: give a number or one per channel, e.g. 0.485,0.456,0.406") from None
+    return values[0] if len(values) == 1 else values
+
+
 def check_inputs(args: argparse.Namespace) -> None:
     """What can be checked before TensorFlow loads (seconds): the files and folders the command line names."""
+    if args.task == "voice":
+        raise ValueError("--task voice: the voice channel takes the project's functionals front end only, and "
+                         "train-voice writes those models itself (edge-convert train-voice --out DIR); see docs/models.md")
     model = Path(args.model)
     if not model.is_file():
         raise ValueError(f"--model {model}: no such file; pass the trained .keras or .h5 file")
@@ -91,14 +112,23 @@ def check_inputs(args: argparse.Namespace) -> None:
     if (args.data is None) == (args.calib_dir is None):
         raise ValueError("give --calib-dir (a folder of photos, for a model of your own) or --data (the project's "
                          "training data), one of the two")
+    given = [f"--{k.replace('_', '-')}" for k in OWN_ONLY if getattr(args, k) is not None]
+    if args.calib_dir is None and given:
+        raise ValueError(f"{', '.join(given)} describe a model of your own and go with --calib-dir (a folder of "
+                         "photos); the project's models take theirs from --data and their training")
     if args.calib_dir is not None:
+        if args.logits or args.mirror_average:
+            raise ValueError("--logits and --mirror-average are for the project's face model; for a model of your "
+                             "own say --outputs logits if it ends without a softmax")
         if args.task != "face":
             raise ValueError(f"--calib-dir takes photos for a face model; --task {args.task} calibrates from --data")
         if not Path(args.calib_dir).is_dir():
             raise ValueError(f"--calib-dir {args.calib_dir}: no such folder; pass a folder of face photos")
         read_labels(args)
-    if args.std <= 0:
-        raise ValueError(f"--std {args.std}: must be positive")
+        std = per_channel(args.std, 1.0, "--std")
+        per_channel(args.mean, 0.0, "--mean")
+        if min(std if isinstance(std, list) else [std]) <= 0:
+            raise ValueError(f"--std {args.std}: must be positive")
 
 
 def outputs_kind(model, calib) -> str:
@@ -128,7 +158,10 @@ def _own_face(args: argparse.Namespace, model, metrics):
     if "float" not in dtype:
         raise ValueError(f"the model's input is {dtype}; edge-convert takes a model with float input (the int8 "
                          "input is made by the quantizer)")
-    spec = photos.own_preprocess(tuple(model.inputs[0].shape[1:]), args.scale, args.mean, args.std, args.crop_margin)
+    scale = 1.0 / 255.0 if args.scale is None else args.scale  # 8-bit pixels to 0..1, what most models were trained on
+    spec = photos.own_preprocess(tuple(model.inputs[0].shape[1:]), scale, per_channel(args.mean, 0.0, "--mean"),
+                                 per_channel(args.std, 1.0, "--std"),
+                                 0.15 if args.crop_margin is None else args.crop_margin)
     calib = photos.calibration(args.calib_dir, spec, args.calib, MIN_CALIBRATION)
     kind = args.outputs or outputs_kind(model, calib)
     logger.info("outputs: %s%s", kind, "" if args.outputs else " (told from the model; --outputs to say otherwise)")

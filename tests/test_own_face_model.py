@@ -125,3 +125,36 @@ def test_probabilities_and_logits_are_told_apart():
     by_values = keras.Model(inp, keras.layers.Lambda(lambda x: keras.ops.softmax(x))(keras.layers.Dense(4)(flat)))
     logits = keras.Model(inp, keras.layers.Dense(4)(flat))
     assert [outputs_kind(m, calib) for m in (by_activation, by_layer, by_values, logits)] == ["probs"] * 3 + ["logits"]
+
+
+def test_per_channel_mean_and_std_become_the_runtime_scale_and_offset():
+    import numpy as np
+
+    from convert.face.photos import own_preprocess
+    from edge.classify.face_preprocess import pixels_to_input
+
+    spec = own_preprocess((4, 4, 3), 1 / 255, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225], 0.15)
+    pixels = np.random.default_rng(0).integers(0, 256, (2, 4, 4, 3), np.uint8)
+    want = (pixels / 255.0 - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]
+    assert np.allclose(pixels_to_input(pixels, spec), want, atol=1e-5)
+    assert own_preprocess((4, 4, 1), 1 / 255, 0.0, 1.0, 0.15)["offset"] == 0.0
+    with pytest.raises(ValueError, match="--mean has 3 values, the model's input has 1"):
+        own_preprocess((4, 4, 1), 1 / 255, [0.5, 0.5, 0.5], 1.0, 0.15)
+
+
+def test_a_per_channel_scale_unlike_the_input_channels_is_a_sidecar_mismatch():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from edge.description import ModelDescription, mismatches
+
+    spec = {"shape": [1, 64, 64, 3], "dtype": "int8"}
+    d = ModelDescription.from_dict({"schema": "edge-emotion/model/1", "name": "m", "task": "face", "version": "1",
+                                    "format": "tflite", "precision": "int8", "labels": ["a", "b"], "input": spec,
+                                    "output": {"shape": [1, 2], "dtype": "int8"},
+                                    "preprocess": {"size": [64, 64], "color": "rgb", "scale": [0.1, 0.1],
+                                                   "offset": 0.0}})
+    inp = SimpleNamespace(shape=(1, 64, 64, 3), dtype=np.dtype("int8"))
+    out = SimpleNamespace(shape=(1, 2), dtype=np.dtype("int8"))
+    assert mismatches(d, inp, out) == ["preprocess.scale has 2 values, the model's input has 3 channel(s)"]

@@ -26,16 +26,26 @@ def photo_paths(folder: str | Path) -> list[Path]:
     return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def own_preprocess(input_shape: tuple[int, ...], scale: float, mean: float, std: float,
+def own_preprocess(input_shape: tuple[int, ...], scale: float, mean: float | list[float], std: float | list[float],
                    crop_margin: float) -> dict[str, Any]:
     """The sidecar's `preprocess` for a model taking (H, W, C) float input: pixel p is fed as (p * scale - mean) / std,
-    which the runtime applies as p * scale' + offset."""
+    which the runtime applies as p * scale' + offset (one value, or one per channel for mean and std)."""
     h, w, c = (int(v) for v in input_shape)
     if c not in (1, 3):
         raise ValueError(f"the model's input is {h}x{w}x{c}; a face model takes 1 (gray) or 3 (RGB) channels, "
                          "channels last")
-    return {"size": [h, w], "color": "gray" if c == 1 else "rgb", "scale": scale / std, "offset": (-mean / std) or 0.0,
+    for flag, v in (("--mean", mean), ("--std", std)):
+        if isinstance(v, list) and len(v) != c:
+            raise ValueError(f"{flag} has {len(v)} values, the model's input has {c} channel(s); give one or {c}")
+    m, s = np.asarray(mean, np.float64), np.asarray(std, np.float64)
+    offset = -m / s + 0.0  # + 0.0: a mean of 0 gives 0.0, not -0.0, in the sidecar
+    return {"size": [h, w], "color": "gray" if c == 1 else "rgb", "scale": _plain(scale / s), "offset": _plain(offset),
             "crop_margin": crop_margin, "normalize": {"scale": scale, "mean": mean, "std": std}}
+
+
+def _plain(v: np.ndarray) -> float | list[float]:
+    """A number, or a list for per-channel values, as JSON writes them."""
+    return float(v) if v.ndim == 0 else [float(x) for x in v]
 
 
 def calibration(folder: str | Path, spec: dict[str, Any], n: int, minimum: int) -> np.ndarray:
