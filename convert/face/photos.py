@@ -30,6 +30,9 @@ def own_preprocess(input_shape: tuple[int, ...], scale: float, mean: float | lis
                    crop_margin: float) -> dict[str, Any]:
     """The sidecar's `preprocess` for a model taking (H, W, C) float input: pixel p is fed as (p * scale - mean) / std,
     which the runtime applies as p * scale' + offset (one value, or one per channel for mean and std)."""
+    if len(input_shape) != 3 or any(v is None for v in input_shape):
+        raise ValueError(f"the model's input is {tuple(input_shape)} per image; a face model takes (height, width, "
+                         "channels) of a fixed size: build it with keras.Input((H, W, C))")
     h, w, c = (int(v) for v in input_shape)
     if c not in (1, 3):
         raise ValueError(f"the model's input is {h}x{w}x{c}; a face model takes 1 (gray) or 3 (RGB) channels, "
