@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import os
 import platform
 import sys
+import tempfile
 
 logger = logging.getLogger(__name__)
 # subcommand -> (module, one-line help). Modules are imported only when their subcommand runs,
@@ -31,6 +34,80 @@ COMMANDS = {
 RENAMED = {"train-audio": "train-voice", "validate": "validate-face"}
 
 
+# Libraries whose own log drowns the one line that matters; shown again with --log-level DEBUG.
+QUIET_LOGGERS = ("tensorflow", "absl", "tf2onnx", "onnxruntime", "keras", "h5py")
+
+
+def quiet_tensorflow(debug: bool) -> None:
+    """Hide TensorFlow's C++ log (about 50 lines per conversion) unless debugging. Must run before TF is imported:
+    TF_CPP_MIN_LOG_LEVEL and the absl/glog levels are read once, at import."""
+    if debug:
+        return
+    for key, value in (("TF_CPP_MIN_LOG_LEVEL", "3"), ("ABSL_MIN_LOG_LEVEL", "3"), ("GLOG_minloglevel", "3"),
+                       ("GRPC_VERBOSITY", "ERROR")):
+        os.environ.setdefault(key, value)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:  # absl's Python logger prints its own warnings before Python logging is configured
+        from absl import logging as absl_logging
+
+        absl_logging.set_verbosity(absl_logging.ERROR)
+    except ImportError:
+        pass
+
+
+class _Stderr:
+    """Log records go to whatever sys.stderr is when they are written (hidden_native_log swaps it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def hidden_native_log(hide: bool):
+    """Send what C++ libraries write to file descriptor 2 to a scratch file, Python's stderr still to the terminal.
+
+    TensorFlow 2.21 writes its start-up lines ("All log messages before absl::InitializeLog() ...", oneDNN, CUDA)
+    before TF_CPP_MIN_LOG_LEVEL is read, and the converter logs each pass; no setting reaches them.
+    """
+    if not hide:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    python_stderr, sink = sys.stderr, tempfile.TemporaryFile()
+    try:
+        os.dup2(sink.fileno(), 2)
+        sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1, errors="backslashreplace")
+        yield
+    finally:
+        sys.stderr.flush()
+        sys.stderr.close()
+        sys.stderr = python_stderr
+        os.dup2(saved, 2)
+        os.close(saved)
+        sink.close()
+
+
+def one_line(command: str, error: BaseException) -> str:
+    """A failure as one line: what went wrong, and (for a failure we did not foresee) how to see the traceback."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    if isinstance(error, ModuleNotFoundError):
+        return (f"edge-convert {command}: needs the Python package {error.name!r}; install the workstation extras "
+                "with: pip install -e '.[convert]'")
+    if isinstance(error, (ValueError, OSError)):  # ours say what to do; a missing file names itself
+        return f"edge-convert {command}: {text}"
+    return f"edge-convert {command}: {type(error).__name__}: {text} (run with --log-level DEBUG for the traceback)"
+
+
+def exit_status(error: BaseException) -> int:
+    """2 for what the command line or its files got wrong (fix and re-run), 1 for anything else."""
+    return 2 if isinstance(error, (ValueError, OSError, ImportError)) else 1
+
+
 # TensorFlow 2.16+, tf2onnx and the training code need 3.10; the device runtime (edge/) alone runs on 3.8.
 MIN_PYTHON = (3, 10)
 
@@ -44,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     argv = list(sys.argv[1:] if argv is None else argv)
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--log-level", default="INFO")
+    debug = pre.parse_known_args(argv)[0].log_level.upper() == "DEBUG"
+    quiet_tensorflow(debug)
     # Only the chosen subcommand's module is imported (the others may need packages not installed).
     at = next((i for i, a in enumerate(argv) if a in COMMANDS or a in RENAMED), None)
     renamed = argv[at] if at is not None and argv[at] in RENAMED else None
@@ -53,15 +134,33 @@ def main(argv: list[str] | None = None) -> int:
     for name, (module, help_) in COMMANDS.items():
         p = sub.add_parser(name, help=help_)
         if name == chosen:
-            mod = importlib.import_module(module)
+            try:
+                mod = importlib.import_module(module)
+            except ImportError as e:
+                if debug:
+                    raise
+                print(one_line(name, e), file=sys.stderr)
+                return exit_status(e)
             mod.add_arguments(p)
             p.set_defaults(func=mod.run)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=_Stderr())
     if renamed:
         logger.warning("`edge-convert %s` is now `edge-convert %s`; the old name still works, for now", renamed,
                        RENAMED[renamed])
-    return int(args.func(args) or 0)
+    try:
+        with hidden_native_log(not debug):
+            return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print(f"edge-convert {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - one line that says what to do; the traceback only when debugging
+        if debug:
+            logger.exception("edge-convert %s failed", args.command)
+        else:
+            print(one_line(args.command, e), file=sys.stderr)
+        return exit_status(e)
 
 
 if __name__ == "__main__":

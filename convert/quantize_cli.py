@@ -13,12 +13,31 @@ logger = logging.getLogger(__name__)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--task", choices=("face", "text"), default="face", help="which model family (sets data, labels, preprocessing)")
-    p.add_argument("--model", required=True, help="trained .keras model (train-face writes OUT/face.keras, train-text "
-                                                  "OUT/text.keras with its vocabulary beside it)")
-    p.add_argument("--data", required=True, help="training data, for the calibration set (text: the GoEmotions folder)")
+    p.add_argument("--task", choices=("face", "voice", "text"), default="face",
+                   help="which model family (sets data, labels, preprocessing); voice: see docs/models.md")
+    p.add_argument("--model", required=True, help="trained .keras or .h5 model (train-face writes OUT/face.keras, "
+                                                  "train-text OUT/text.keras with its vocabulary beside it)")
+    p.add_argument("--data", default=None, help="training data of the project's own model, for the calibration set "
+                                                "(face: the FER2013 folder, text: the GoEmotions folder)")
+    own = p.add_argument_group("a model of your own (docs/models.md)")
+    own.add_argument("--calib-dir", default=None, help="folder of photos for calibration (face): each goes through the "
+                                                       "device's crop; instead of --data")
+    own.add_argument("--labels", default=None, help="comma-separated labels, in the order of the model's outputs")
+    own.add_argument("--labels-file", default=None, help="file with one label per line, in the order of the outputs")
+    own.add_argument("--outputs", choices=("probs", "logits"), default=None,
+                     help="what the model outputs (default: told from its last activation or from its outputs on the "
+                          "calibration faces); logits get a softmax on the device")
+    own.add_argument("--scale", type=float, default=None, help="pixel p (0..255) is fed as (p * scale - mean) / std "
+                                                               "(default 1/255)")
+    own.add_argument("--mean", default=None, help="one value, or one per channel (R,G,B), e.g. 0.485,0.456,0.406 "
+                                                  "(default 0)")
+    own.add_argument("--std", default=None, help="one value, or one per channel, e.g. 0.229,0.224,0.225 (default 1)")
+    own.add_argument("--crop-margin", type=float, default=None,
+                     help="the face box grows by this fraction per side before the resize (default 0.15: forehead "
+                          "and chin)")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--stem", default=None, help="file name stem (default: the task name)")
+    p.add_argument("--stem", default=None, help="file name stem and the sidecar's name (default: the task name; "
+                                                "with --calib-dir the model file's stem)")
     p.add_argument("--calib", type=int, default=1000, help=f"calibration samples from Training (at least {MIN_CALIBRATION})")
     p.add_argument("--targets", nargs="+", choices=list(TARGETS), default=list(TARGETS))
     p.add_argument("--version", default="1", help="model version written into each description")
@@ -51,6 +70,112 @@ def _face(args: argparse.Namespace, model, metrics):
     return model, face_task.calibration(args.data, args.calib, spec=spec), desc
 
 
+def read_labels(args: argparse.Namespace) -> list[str]:
+    """--labels or --labels-file, in the model's output order; duplicates and empty names refused."""
+    if args.labels and args.labels_file:
+        raise ValueError("give --labels or --labels-file, not both")
+    if args.labels_file:
+        labels = [line.strip() for line in Path(args.labels_file).read_text().splitlines() if line.strip()]
+    elif args.labels:
+        labels = [v.strip() for v in args.labels.split(",")]
+    else:
+        raise ValueError("a model of your own needs its labels: --labels a,b,c or --labels-file F, in output order")
+    if not all(labels) or len(set(labels)) != len(labels):
+        raise ValueError(f"labels {labels}: each must be a distinct, non-empty name")
+    return labels
+
+
+OWN_ONLY = ("labels", "labels_file", "outputs", "scale", "mean", "std", "crop_margin")
+
+
+def per_channel(text: str | None, default: float, flag: str) -> float | list[float]:
+    """--mean/--std: one number, or a comma-separated one per channel."""
+    if text is None:
+        return default
+    try:
+        values = [float(v) for v in str(text).split(",")]
+    except ValueError:
+        raise ValueError(f"{flag} {text}: give a number or one per channel, e.g. 0.485,0.456,0.406") from None
+    return values[0] if len(values) == 1 else values
+
+
+def check_inputs(args: argparse.Namespace) -> None:
+    """What can be checked before TensorFlow loads (seconds): the files and folders the command line names."""
+    if args.task == "voice":
+        raise ValueError("--task voice: the voice channel takes the project's functionals front end only, and "
+                         "train-voice writes those models itself (edge-convert train-voice --out DIR); see docs/models.md")
+    model = Path(args.model)
+    if not model.is_file():
+        raise ValueError(f"--model {model}: no such file; pass the trained .keras or .h5 file")
+    if model.suffix not in (".keras", ".h5"):
+        raise ValueError(f"--model {model}: not a .keras or .h5 file; save the model with model.save('M.keras')")
+    if (args.data is None) == (args.calib_dir is None):
+        raise ValueError("give --calib-dir (a folder of photos, for a model of your own) or --data (the project's "
+                         "training data), one of the two")
+    given = [f"--{k.replace('_', '-')}" for k in OWN_ONLY if getattr(args, k) is not None]
+    if args.calib_dir is None and given:
+        raise ValueError(f"{', '.join(given)} describe a model of your own and go with --calib-dir (a folder of "
+                         "photos); the project's models take theirs from --data and their training")
+    if args.calib_dir is not None:
+        if args.logits or args.mirror_average:
+            raise ValueError("--logits and --mirror-average are for the project's face model; for a model of your "
+                             "own say --outputs logits if it ends without a softmax")
+        if args.task != "face":
+            raise ValueError(f"--calib-dir takes photos for a face model; --task {args.task} calibrates from --data")
+        if not Path(args.calib_dir).is_dir():
+            raise ValueError(f"--calib-dir {args.calib_dir}: no such folder; pass a folder of face photos")
+        read_labels(args)
+        std = per_channel(args.std, 1.0, "--std")
+        per_channel(args.mean, 0.0, "--mean")
+        if min(std if isinstance(std, list) else [std]) <= 0:
+            raise ValueError(f"--std {args.std}: must be positive")
+
+
+def outputs_kind(model, calib) -> str:
+    """"probs" when the model ends in a softmax (its last activation, or outputs that sum to 1 on the calibration
+    faces), else "logits"."""
+    import numpy as np
+
+    last = model.layers[-1]
+    act = getattr(getattr(last, "activation", None), "__name__", "")
+    if act == "softmax" or type(last).__name__ == "Softmax":
+        return "probs"
+    y = np.asarray(model(calib[:64], training=False))
+    # 1e-3: float32 softmax sums are within 1e-6 of 1; logits sum to 1 only by accident, and never all 64 of them.
+    return "probs" if (y >= 0).all() and np.allclose(y.sum(-1), 1.0, atol=1e-3) else "logits"
+
+
+def _own_face(args: argparse.Namespace, model, metrics):
+    """A face classifier of your own: shape, colour and label count from the model, calibration from photos."""
+    from .face import photos
+
+    labels = read_labels(args)
+    n_out = int(model.outputs[0].shape[-1])
+    if n_out != len(labels):
+        raise ValueError(f"{len(labels)} labels given, the model outputs {n_out} scores; give one label per output, "
+                         "in its order")
+    dtype = str(getattr(model.inputs[0], "dtype", "float32"))
+    if "float" not in dtype:
+        raise ValueError(f"the model's input is {dtype}; edge-convert takes a model with float input (the int8 "
+                         "input is made by the quantizer)")
+    scale = 1.0 / 255.0 if args.scale is None else args.scale  # 8-bit pixels to 0..1, what most models were trained on
+    spec = photos.own_preprocess(tuple(model.inputs[0].shape[1:]), scale, per_channel(args.mean, 0.0, "--mean"),
+                                 per_channel(args.std, 1.0, "--std"),
+                                 0.15 if args.crop_margin is None else args.crop_margin)
+    calib = photos.calibration(args.calib_dir, spec, args.calib, MIN_CALIBRATION)
+    kind = args.outputs or outputs_kind(model, calib)
+    logger.info("outputs: %s%s", kind, "" if args.outputs else " (told from the model; --outputs to say otherwise)")
+    desc = {"name": args.stem, "task": "face", "version": args.version, "labels": labels,
+            "preprocess": spec, "graph": {"mirror_average": False},
+            "training_data": {"dataset": "not recorded (a model of your own)",
+                              "calibration": f"{len(calib)} faces from {Path(args.calib_dir).name}/"}}
+    if kind == "logits":
+        desc["postprocess"] = {"softmax": True}
+    if metrics:
+        desc["metrics"] = metrics
+    return model, calib, desc
+
+
 def _text(args: argparse.Namespace, model, metrics):
     """The vocabulary travels with the model: copied into --out, its name and checksum in every description."""
     import shutil
@@ -66,12 +191,21 @@ def _text(args: argparse.Namespace, model, metrics):
 
 
 def run(args: argparse.Namespace) -> int:
+    check_inputs(args)
+    # The sidecar's name is the file stem: a model of your own is named after its file unless --stem says otherwise.
+    args.stem = args.stem or (Path(args.model).stem if args.calib_dir else args.task)
     import keras
 
-    model = float32_model(keras.saving.load_model(args.model, compile=False))  # a bf16-trained model computes in float32
+    try:
+        loaded = keras.saving.load_model(args.model, compile=False)
+    except (ValueError, OSError, TypeError) as e:  # Keras says "File not found" of a file it cannot unzip
+        raise ValueError(f"--model {args.model}: Keras cannot load it ({' '.join(str(e).split())[:200]}); pass a model "
+                         "saved with model.save('M.keras') or .h5, with its custom layers importable") from e
+    model = float32_model(loaded)  # a bf16-trained model computes in float32
     metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else None
-    model, calib, desc = {"face": _face, "text": _text}[args.task](args, model, metrics)
-    paths = export_all(model, calib, args.out, args.stem or args.task, desc, tuple(args.targets))
+    build = _own_face if args.calib_dir else {"face": _face, "text": _text}[args.task]
+    model, calib, desc = build(args, model, metrics)
+    paths = export_all(model, calib, args.out, args.stem, desc, tuple(args.targets))
     for target, path in paths.items():
         print(f"{target}: {path}")
     return 0

@@ -128,6 +128,10 @@ def _preprocess_mismatches(d: ModelDescription, shape: tuple[int, ...]) -> list[
         elif COLOR_CHANNELS[color] != c:
             errors.append(f"preprocess.color {color!r} gives {COLOR_CHANNELS[color]} channel(s), "
                           f"the model's input has {c}")
+        for key in ("scale", "offset"):  # one number, or one per channel
+            v = pre.get(key)
+            if isinstance(v, list) and len(v) != c:
+                errors.append(f"preprocess.{key} has {len(v)} values, the model's input has {c} channel(s)")
     for key in ("n_features", "size") if d.task in ("voice", "text") else ():
         want = pre.get(key)
         if isinstance(want, int) and len(shape) == 2 and want != shape[-1]:

@@ -56,7 +56,8 @@ def pixels_to_input(gray: np.ndarray, spec: dict[str, Any] = FACE_PREPROCESS) ->
 
     NHWC, or NCHW when the spec's `layout` says so (models converted from PyTorch).
     """
-    x = gray.astype(np.float32) * float(spec["scale"]) + float(spec["offset"])
+    # `scale` and `offset` are one number, or one per colour channel (a model normalised with per-channel mean/std).
+    x = gray.astype(np.float32) * np.asarray(spec["scale"], np.float32) + np.asarray(spec["offset"], np.float32)
     x = x[..., None] if x.ndim == 3 else x
     return x.transpose(0, 3, 1, 2) if spec.get("layout") == "nchw" else x
 
