@@ -14,6 +14,7 @@ import threading
 import pytest
 
 import corpus_files as cf
+from corpus_run import outcome
 from edge import cli
 from edge.paths import FACE_MODEL, VOICE_MODEL
 
@@ -175,13 +176,7 @@ def test_config(case, toml, code, phrase, files, tmp_path, capsys, corpus):
     path = tmp_path / "c.toml"
     path.write_text(toml.format(**files) if "{" in toml and "\\u" not in toml else toml)
     got, text = check_config(path, capsys)
-    if got is None:
-        outcome = "hang"
-    elif got not in (0, 2, 3) or "Traceback" in text:
-        outcome = "crash"
-    else:
-        outcome = "handled" if got == 0 else "clean error"
-    corpus(outcome, "configs", f"config:{case}")
+    corpus(outcome(got, 0.0, text, ok=(0, 2, 3)), "configs", f"config:{case}")
     assert got == code, text
     assert phrase in text, text
     if code:
@@ -262,12 +257,6 @@ def test_a_config_file_that_cannot_be_read_is_one_line_and_exit_2(kind, phrase, 
         code, err = p.returncode, p.stderr
     except subprocess.TimeoutExpired as e:
         code, err = None, str(e.stderr)
-    if code is None:
-        outcome = "hang"
-    elif code not in (0, 2, 3) or "Traceback" in err:
-        outcome = "crash"
-    else:
-        outcome = "handled" if code == 0 else "clean error"
-    corpus(outcome, "configs", f"config-file:{kind}:{command}")
+    corpus(outcome(code, 0.0, err, ok=(0, 2, 3)), "configs", f"config-file:{kind}:{command}")
     lines = [line for line in err.splitlines() if not line.startswith("INFO")]
     assert code == 2 and phrase in err and len(lines) == 1 and str(path) in lines[0], (code, err)
