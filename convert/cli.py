@@ -16,6 +16,7 @@ logger = logging.getLogger(__name__)
 # so `edge-convert --help` needs no TensorFlow.
 COMMANDS = {
     "train-face": ("convert.face.train", "train the face-expression model on FER2013 (its FER+ votes with --ferplus)"),
+    "teach-face": ("convert.face.teachers", "the real-photo teachers' probabilities on FER2013 faces, cached for train-face --soft-labels"),
     "calibrate-face": ("convert.face.calibrate", "fit temperature and class-prior adjustment on PublicTest, fold them into the model"),
     "validate-face": ("convert.face.validate", "face model: artifacts through edge/ on FER2013 PrivateTest, and the report"),
     "train-voice": ("convert.voice.train", "train the voice model on Emo-DB, RAVDESS and nEMO (--train-corpora): "

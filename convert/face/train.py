@@ -65,6 +65,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="minutes; after epoch 2 the schedule shrinks to the epochs that fit (0: no limit)")
     p.add_argument("--limit", type=int, default=0, help="use only this many Training and PublicTest faces (smoke runs)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--init", default=None, metavar="MODEL.keras",
+                   help="start from this trained model's weights (same --arch) with a fresh schedule: fine-tuning, "
+                        "e.g. with --soft-labels from teach-face and a lower --lr")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.keras")
     p.add_argument("--reschedule", action="store_true",
                    help="with --resume: the learning-rate schedule ends at --epochs instead of where it was planned "
@@ -267,6 +270,15 @@ def run(args: argparse.Namespace) -> int:
         logger.info("resuming after epoch %d (best PublicTest accuracy %.4f)", state["epoch"], state["best"])
     else:
         model = ARCHS[args.arch]()
+        if args.init:  # built under this run's precision policy, then the trained weights put in
+            if not Path(args.init).is_file():
+                raise SystemExit(f"--init {args.init}: no such file; give a .keras model that train-face wrote")
+            start = keras.saving.load_model(args.init, compile=False)
+            try:
+                model.set_weights(start.get_weights())
+            except ValueError as e:
+                raise SystemExit(f"--init {args.init}: its weights do not fit --arch {args.arch} ({e})") from None
+            logger.info("starting from the weights of %s", args.init)
         state["peak_lr"] = lr = args.lr or DEFAULT_LR[args.optimizer]  # the schedule sets the rate per step
         wd = args.weight_decay if args.weight_decay is not None else DEFAULT_WD[args.optimizer]
         opt = (keras.optimizers.SGD(lr, momentum=0.9, nesterov=True, weight_decay=wd) if args.optimizer == "sgd"
