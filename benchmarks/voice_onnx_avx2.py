@@ -35,7 +35,7 @@ FOLDS = ROOT / "runs" / "voice" / "folds"
 def features() -> None:
     from convert import DATASETS
     from convert.voice.corpora import load_audio, load_corpora
-    from edge.audio.gate import block_levels, decide, segment_floor
+    from edge.audio.gate import gate_segment
     from edge.classify.voice import VoiceClassifier
     from edge.paths import MODELS_DIR
 
@@ -44,8 +44,7 @@ def features() -> None:
     rows, owner, gated = [], [], []
     for i, u in enumerate(utts):
         x = load_audio(u.path, clf.sample_rate)
-        levels = block_levels(x, clf.sample_rate)
-        if decide(levels, segment_floor(levels), clf.gate).reason is not None:
+        if gate_segment(x, clf.sample_rate, clf.gate).reason is not None:
             gated.append(i)
             continue
         f = clf.window_features(x)

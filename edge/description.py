@@ -132,6 +132,10 @@ def _preprocess_mismatches(d: ModelDescription, shape: tuple[int, ...]) -> list[
             v = pre.get(key)
             if isinstance(v, list) and len(v) != c:
                 errors.append(f"preprocess.{key} has {len(v)} values, the model's input has {c} channel(s)")
+    if d.task == "voice":  # a waveform or log-mel front end: its window against the input (edge/audio/frontend.py)
+        from .audio.frontend import mismatches as front_end_mismatches
+
+        errors += front_end_mismatches(pre, shape)
     for key in ("n_features", "size") if d.task in ("voice", "text") else ():
         want = pre.get(key)
         if isinstance(want, int) and len(shape) == 2 and want != shape[-1]:

@@ -55,3 +55,26 @@ def test_debug_shows_the_traceback(tmp_path):
     r = edge_convert("--log-level", "DEBUG", "quantize", "--model", "nope.keras", "--labels", "a", "--calib-dir", ".",
                      "--out", "o", cwd=tmp_path)
     assert r.returncode == 2 and "Traceback" in r.stderr
+
+
+@pytest.mark.parametrize("extra, names", [
+    ([], ["--task voice", "train-voice", "--front-end waveform or logmel", "--calib-dir"]),
+    (["--front-end", "functionals"], ["functionals front end", "edge-convert train-voice --out DIR"]),
+    (["--front-end", "waveform", "--win-ms", "30"], ["--win-ms describe log-mel frames", "--front-end waveform"]),
+    (["--front-end", "logmel", "--std", "0.5"], ["--std describe face crops", "a voice model takes none"]),
+    (["--front-end", "waveform", "--calib-dir", "wavs"], ["--calib-dir wavs: no such folder", "WAV files of speech"]),
+])
+def test_a_voice_model_the_converter_cannot_take_is_one_line_naming_the_fix(tmp_path, extra, names):
+    """Refused before TensorFlow loads (the model file is not even a model)."""
+    (tmp_path / "m.keras").write_bytes(b"")
+    calib = [] if "--calib-dir" in extra else ["--calib-dir", "."]
+    r = edge_convert("quantize", "--model", "m.keras", "--task", "voice", "--labels", "a,b", *calib, *extra,
+                     "--out", "o", cwd=tmp_path)
+    assert_one_line(r, *names)
+
+
+def test_a_front_end_without_task_voice_is_one_line(tmp_path):
+    (tmp_path / "m.keras").write_bytes(b"")
+    r = edge_convert("quantize", "--model", "m.keras", "--front-end", "waveform", "--labels", "a,b", "--calib-dir",
+                     ".", "--out", "o", cwd=tmp_path)
+    assert_one_line(r, "--front-end waveform describes a voice model", "--task voice")

@@ -7,35 +7,14 @@ The test builds the toy model itself (64x64 RGB input, 8 labels with contempt, l
 from __future__ import annotations
 
 import json
-import os
-import re
-import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from doc_example import doc_blocks, example_folder, sh
 
 ROOT = Path(__file__).resolve().parents[1]
-DOC = ROOT / "docs" / "models.md"
 PHOTOS = ROOT.parent / "shared" / "datasets" / "face-photos" / "images"
 LABELS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral", "contempt"]
-PROGRAMS = {"edge-convert": [sys.executable, "-m", "convert.cli"], "edge-emotion": [sys.executable, "-m", "edge.cli"]}
-
-
-def doc_blocks(section: str) -> dict[str, str]:
-    """The first code block of each language in a section of docs/models.md."""
-    text = DOC.read_text().split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
-    blocks: dict[str, str] = {}
-    for lang, body in re.findall(r"```(\w+)\n(.*?)```", text, re.S):
-        blocks.setdefault(lang, body)
-    return blocks
-
-
-def sh(line: str, cwd: Path) -> subprocess.CompletedProcess:
-    argv = shlex.split(line)
-    return subprocess.run(PROGRAMS[argv[0]] + argv[1:], cwd=cwd, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
 def toy_model(path: Path, outputs: int = 8) -> Path:
@@ -52,16 +31,12 @@ def toy_model(path: Path, outputs: int = 8) -> Path:
 @pytest.fixture(scope="module")
 def example(tmp_path_factory):
     """docs/models.md's face example, in a folder laid out as the doc assumes; the commands' results."""
-    if len(list(PHOTOS.glob("*.jpg"))) < 300:
-        pytest.skip(f"face photos not found at {PHOTOS}")
-    pytest.importorskip("tensorflow")
-    work = tmp_path_factory.mktemp("own_face")
+    work = example_folder(tmp_path_factory, "own_face", PHOTOS, "*.jpg", 300,
+                          {"face-photos": PHOTOS, "photo.jpg": min(PHOTOS.glob("*.jpg"), default=PHOTOS)})
     toy_model(work / "my_face.keras")
-    (work / "face-photos").symlink_to(PHOTOS)
-    (work / "photo.jpg").symlink_to(sorted(PHOTOS.glob("*.jpg"))[0])
     blocks = doc_blocks("A face model of your own")
-    (work / "my_face.toml").write_text(blocks["toml"])
-    return work, [(line, sh(line, work)) for line in blocks["sh"].strip().splitlines()]
+    (work / "my_face.toml").write_text(blocks["toml"][0])
+    return work, [(line, sh(line, work)) for line in blocks["sh"][0].strip().splitlines()]
 
 
 def test_the_doc_example_converts_with_eight_labels_and_logits(example):

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from edge.audio.features import FEATURE_SET, VOICE_FEATURES, utterance_windows
-from edge.audio.gate import GateSettings, block_levels, decide, segment_floor
+from edge.audio.gate import GateSettings, gate_segment
 
 # The model sees functionals over at most 2 s of speech (every Emo-DB file in our copy is 2.0 s, RAVDESS
 # sentences hold 1.5-2.5 s of speech); windows hop by 0.5 s over longer speech, the utterance averages them.
@@ -33,5 +33,4 @@ def extract(x: np.ndarray) -> np.ndarray:
 
 def gate_reason(x: np.ndarray, settings: GateSettings = GateSettings()) -> str | None:
     """The device gate's verdict on a whole file (VoiceClassifier.classify's first step)."""
-    levels = block_levels(x, 16000)
-    return decide(levels, segment_floor(levels), settings).reason
+    return gate_segment(x, 16000, settings).reason

@@ -38,10 +38,15 @@ class GateSettings:
                    float(audio.min_speech_s))
 
 
+def block_samples(rate: int) -> int:
+    """Samples in one 10 ms gating block at `rate`."""
+    return max(1, int(rate * BLOCK_S))
+
+
 @lru_cache(maxsize=8)
 def _band(rate: int) -> tuple[np.ndarray, int, int]:
     """Hann window of one block and the rfft bin range of BAND_HZ at `rate`."""
-    n = max(1, int(rate * BLOCK_S))
+    n = block_samples(rate)
     lo = int(np.ceil(BAND_HZ[0] * n / rate))
     hi = max(lo + 1, int(np.floor(BAND_HZ[1] * n / rate)) + 1)
     w = np.hanning(n + 2)[1:-1]  # no zero end points: every sample counts
@@ -139,3 +144,15 @@ def decide(levels: np.ndarray, floor_db: float, s: GateSettings) -> GateDecision
     if (last - first + 1) * BLOCK_S < s.min_speech_s:
         return GateDecision("too short", peak, floor_db, first, last)
     return GateDecision(None, peak, floor_db, first, last)
+
+
+def gate_segment(x: np.ndarray, rate: int, s: GateSettings) -> GateDecision:
+    """A whole segment judged at once (a file, or an utterance the stream cut out), against its own noise floor."""
+    levels = block_levels(x, rate)
+    return decide(levels, segment_floor(levels), s)
+
+
+def speech_span(x: np.ndarray, rate: int, g: GateDecision) -> np.ndarray:
+    """The samples from the gate's first speech block to its last (levels trail by two blocks: 20 ms of tail)."""
+    n = block_samples(rate)
+    return np.asarray(x)[g.first * n:(g.last + 1) * n]

@@ -103,7 +103,7 @@ class VoiceChannel(Channel):
         """A whole WAV file as one utterance (`infer`)."""
         # Files may come from different speakers: each starts from the model's own normalisation prior,
         # so a file's result does not depend on which files came before it.
-        self.classifier.norm.reset()
+        self.classifier.reset()
         res = self.classifier.classify_file(path)
         timing["audio_features"] = res.timing_ms.get("features", 0.0)
         timing["audio_classify"] = res.timing_ms.get("classify", 0.0)

@@ -11,8 +11,8 @@ from typing import Sequence
 import numpy as np
 
 from ..audio.features import FEATURE_SET, FeatureSpec, utterance_windows
-from ..audio.gate import (BLOCK_S, FLOOR_DB, GateSettings, LevelMeter, NoiseFloor, block_levels, block_powers, decide,
-                          segment_floor)
+from ..audio.frontend import open_front_end
+from ..audio.gate import BLOCK_S, FLOOR_DB, GateSettings, LevelMeter, NoiseFloor, block_powers, gate_segment
 from ..audio.normalise import RunningNorm
 from ..audio.resample import resample
 from ..audio.wav import invalid_samples, read_wav, to_mono
@@ -59,7 +59,16 @@ class VoiceClassifier:
             raise ValueError(f"{path}: task is {d.task!r}, not a voice model")
         p = d.preprocess
         self.labels = d.labels
-        # Front end: the functionals (feature_set), the speech embedding (embedding), or both side by side.
+        self.gate = gate
+        # A model of one's own takes waveform or log-mel windows (preprocess.front_end); the project's own models
+        # the functionals (feature_set), the speech embedding (embedding), or both side by side.
+        self.front_end = open_front_end(p, self.model.input_shape, str(path))
+        if self.front_end is not None:
+            if adapt:  # the running normalisation is the functionals': a model of one's own takes its windows as is
+                logger.info("%s: audio.adapt does not apply to a %s model; ignored", path, self.front_end.name)
+            self.functionals, self.embedding, self.norm, self.adapt = False, None, None, False
+            self.sample_rate = self.front_end.sample_rate
+            return
         self.functionals = p.get("feature_set") is not None
         if self.functionals and p.get("feature_set") != FEATURE_SET:
             raise ValueError(f"{path}: feature set {p.get('feature_set')!r} is not this runtime's {FEATURE_SET!r}; "
@@ -76,7 +85,6 @@ class VoiceClassifier:
             raise ValueError(f"{path}: description has {self.norm.prior_mean.shape[0]} normalisation values for a "
                              f"model taking {self.model.input_shape[-1]} features; re-run `edge-convert train-audio`")
         self.adapt = adapt
-        self.gate = gate
 
     @staticmethod
     def _embedding(desc: dict | None, model: Model, threads: int, providers):
@@ -91,9 +99,16 @@ class VoiceClassifier:
         return SpeechEmbedding(model.path.parent, EmbeddingSpec.from_dict(desc), backend=model.backend.name,
                                threads=threads)
 
+    def reset(self) -> None:
+        """Forget the voices heard: the running normalisation starts again from the model's prior (if it has one)."""
+        if self.norm is not None:
+            self.norm.reset()
+
     def window_features(self, x: np.ndarray) -> np.ndarray:
         """Mono samples at the model rate -> (windows, features): functionals and/or pooled embeddings, not yet
-        normalised."""
+        normalised; or the waveform or log-mel windows of a model of one's own."""
+        if self.front_end is not None:
+            return self.front_end.windows(x)
         parts = []
         if self.functionals:
             parts.append(utterance_windows(x, self.window_s, self.hop_s, self.trim_db, self.spec,
@@ -107,7 +122,10 @@ class VoiceClassifier:
 
         Without `adapt` (cold start, as trained) the features are z-scored by the training prior. With it,
         the utterance first joins the running statistics of the voices heard so far, then is normalised by them.
+        A model of one's own takes its windows as they are.
         """
+        if self.norm is None:
+            return self.model.predict(f).mean(axis=0)
         if self.adapt:
             self.norm.update(f.mean(axis=0))
         return self.model.predict(self.norm.apply(f)).mean(axis=0)
@@ -119,14 +137,15 @@ class VoiceClassifier:
         bad = invalid_samples(x)
         if bad is not None:  # NaN would read as silence and ±1e30 as a 600 dB voice: neither is an answer
             return VoiceResult(None, bad, labels=self.labels, start_s=start_s, duration_s=len(x) / rate)
-        levels = block_levels(x, rate)
-        g = decide(levels, segment_floor(levels), self.gate)
+        g = gate_segment(x, rate, self.gate)
         base = dict(labels=self.labels, start_s=start_s, duration_s=len(x) / rate, level_db=g.peak_db,
                     floor_db=g.floor_db)
         if g.reason is not None:
             return VoiceResult(None, g.reason, **base)
-        y = resample(x, rate, self.sample_rate)
-        feats = self.window_features(y)
+        if self.front_end is not None:  # windows over the speech the gate found
+            feats = self.front_end.utterance(x, rate, g)
+        else:
+            feats = self.window_features(resample(x, rate, self.sample_rate))
         t1 = time.perf_counter()
         probs = self.predict_features(feats)
         timing = {"features": (t1 - t0) * 1e3, "classify": (time.perf_counter() - t1) * 1e3}
