@@ -1,8 +1,9 @@
 """Face models on CK+48's posed lab faces (the rare classes real-photo sets lack), as cut-out 48x48 crops.
 
 `../shared/datasets/ckplus48/<class>/S###_###_########.png`: 981 grey crops of 118 subjects, 7 classes (anger,
-contempt, disgust, fear, happy, sadness, surprise; no neutral). Nothing in this project trains, tunes or selects on
-it: it is a cross-domain evaluation set beside FER2013 PrivateTest and face-photos. Each crop goes through
+contempt, disgust, fear, happy, sadness, surprise; no neutral). `train-face --ckplus` may learn from the even-numbered
+subjects (edge.bench.datasets.CKPLUS_HALVES); `--subjects test` (the default) reports on the odd-numbered ones only,
+which nothing trains, tunes or selects on: a cross-domain evaluation set beside FER2013 PrivateTest and face-photos. Each crop goes through
 edge.classify.face_preprocess.prepare_cut_faces (an aligned model's faces are aligned on BlazeFace's keypoints, as FER2013's are
 in `edge-convert validate-face`), then the model through edge.classify.model.Model with the prior of `--prior` (the sidecar's
 natural-mix shift, or none). Contempt has no face label: its crops are counted apart (what the model calls them).
@@ -20,33 +21,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from edge.bench.datasets import CKPLUS_HALVES, read_ckplus  # noqa: E402
 from edge.bench.report import write_json_md  # noqa: E402
 from edge.bench.system import sha256, system_info  # noqa: E402
 from edge.labels import FACE_LABELS  # noqa: E402
 
 CKPLUS = ROOT.parent / "shared" / "datasets" / "ckplus48"
-CLASSES = {"anger": "angry", "disgust": "disgust", "fear": "fear", "happy": "happy", "sadness": "sad",
-           "surprise": "surprise", "contempt": None}
-
-
-def load(folder: Path) -> tuple[np.ndarray, list[str | None]]:
-    if not folder.is_dir():
-        raise SystemExit(f"face_ckplus: {folder} not found (../shared/datasets/README.md, ckplus48)")
-    faces, truth = [], []
-    for name, label in CLASSES.items():
-        for path in sorted((folder / name).glob("*.png")):
-            img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-            if img is None:
-                print(f"face_ckplus: {path}: not a readable image, skipped", file=sys.stderr)
-                continue
-            faces.append(cv2.resize(img, (48, 48), interpolation=cv2.INTER_AREA) if img.shape != (48, 48) else img)
-            truth.append(label)
-    return np.stack(faces), truth
-
-
 def evaluate(model_name: str, faces: np.ndarray, prior: str) -> np.ndarray:
     from edge.classify.face import FaceClassifier
     from edge.paths import resolve_model
@@ -73,9 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=CKPLUS)
     ap.add_argument("--models", nargs="+", default=["face", "face_large"], help="bundled names or model files")
     ap.add_argument("--priors", nargs="+", default=["natural", "training"], choices=("natural", "training"))
+    ap.add_argument("--subjects", choices=("all",) + CKPLUS_HALVES, default="test",
+                    help="test: the odd-numbered subjects, which train-face --ckplus never sees (default); all: every crop")
     ap.add_argument("--out", type=Path, help="write face_ckplus.json and face_ckplus.md into this folder")
     args = ap.parse_args(argv)
-    faces, truth = load(args.data)
+    faces, truth, subjects = read_ckplus(args.data, None if args.subjects == "all" else args.subjects)
     from edge.paths import resolve_model
 
     results, models = {}, {}
@@ -87,8 +71,9 @@ def main(argv: list[str] | None = None) -> int:
             results[f"{name}, prior {prior}"] = scores(evaluate(name, faces, prior), truth)
     labels = [c for c in FACE_LABELS if c != "neutral"]
     command = "python benchmarks/face_ckplus.py " + shlex.join(argv if argv is not None else sys.argv[1:])
-    lines = [f"# Face models on CK+48 ({sum(t is not None for t in truth)} posed crops, contempt apart)", "",
-             f"Command: `{command}`", "", "CK+48 is an evaluation set only; no neutral class. Balanced accuracy is the "
+    lines = [f"# Face models on CK+48 ({sum(t is not None for t in truth)} posed crops of {len(set(subjects))} subjects "
+             f"({args.subjects}), contempt apart)", "",
+             f"Command: `{command}`", "", "No neutral class in CK+48. Balanced accuracy is the "
              "mean recall over the six classes present.", "",
              "| model | balanced acc. | accuracy | " + " | ".join(labels) + " (recall) |",
              "|---|---|---|" + "---|" * len(labels)]

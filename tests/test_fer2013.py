@@ -147,3 +147,38 @@ def test_ferplus_file_matches_the_shared_copy():
     assert len(y) == 3573
     major = ferplus.majority(votes["PrivateTest"])
     assert 0.5 < float(np.mean(major[major >= 0] == y[major >= 0])) < 0.8  # FER2013's label agrees on about 63 %
+
+
+def test_ckplus_reader_splits_by_subject_and_names_bad_files(tmp_path, capsys):
+    import cv2
+
+    from edge.bench.datasets import DatasetError, read_ckplus
+
+    for cls, subject in (("anger", 10), ("anger", 11), ("contempt", 12), ("happy", 13)):
+        (tmp_path / cls).mkdir(exist_ok=True)
+        cv2.imwrite(str(tmp_path / cls / f"S{subject:03d}_001_00000017.png"), np.full((48, 48), subject, np.uint8))
+    (tmp_path / "happy" / "S014_001_00000017.png").write_bytes(b"not a png")
+    faces, labels, subjects = read_ckplus(tmp_path)
+    assert "S014_001_00000017.png: not a readable image, skipped" in capsys.readouterr().err
+    assert faces.shape == (4, 48, 48) and labels == ["angry", "angry", "happy", None]
+    assert subjects.tolist() == [10, 11, 13, 12]  # class folders in CKPLUS_CLASSES order, contempt last
+    assert read_ckplus(tmp_path, "train")[2].tolist() == [10, 12]
+    assert read_ckplus(tmp_path, "test")[2].tolist() == [11, 13]
+    (tmp_path / "fear").mkdir()
+    (tmp_path / "fear" / "frame1.png").write_bytes(b"")
+    with pytest.raises(DatasetError, match="frame1.png: not a CK\\+48 name"):
+        read_ckplus(tmp_path)
+
+
+def test_ckplus_halves_of_the_shared_copy_share_no_subject():
+    from pathlib import Path
+
+    from edge.bench.datasets import read_ckplus
+
+    root = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "ckplus48"
+    if not root.is_dir():
+        pytest.skip("shared CK+48 not present")
+    n = {h: read_ckplus(root, h) for h in ("train", "test")}
+    assert len(n["train"][0]) + len(n["test"][0]) == 981  # shared/datasets/README.md
+    assert not set(n["train"][2]) & set(n["test"][2])
+    assert len(set(n["train"][2])) + len(set(n["test"][2])) == 118

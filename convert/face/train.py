@@ -57,6 +57,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "labels and judge PublicTest by their majority (contempt votes left out: no face label)")
     p.add_argument("--ferplus-target", choices=("soft", "majority"), default="soft",
                    help="with --ferplus: the vote shares as the target, or the majority vote one-hot")
+    p.add_argument("--ckplus", default=None, metavar="DIR",
+                   help="also learn from CK+48's train-half subjects (ckplus48/, even subject numbers; contempt left "
+                        "out): posed lab faces of the classes FER2013 has few of. benchmarks/face_ckplus.py reports on "
+                        "the other half")
+    p.add_argument("--ckplus-repeat", type=int, default=4, help="with --ckplus: copies of each crop per epoch")
     p.add_argument("--precision", choices=("auto", "float32", "bf16"), default="auto",
                    help="training arithmetic: bf16 (Keras mixed_bfloat16, float32 weights) is 1.1-1.4x faster on a "
                         "CPU with AVX512-BF16 or AMX; auto picks it there. The saved model is float32 either way")
@@ -223,6 +228,25 @@ def _with_ferplus(data: dict[str, Split], path: str, target: str, soft: np.ndarr
     return data, base[keep], (None if soft is None else soft[keep])
 
 
+def _with_ckplus(train: Split, base: np.ndarray | None, soft: np.ndarray | None, folder: str, repeat: int,
+                 spec: dict, out: Path):
+    """Training plus CK+48's train-half crops, `repeat` copies each, with one-hot targets (also where the FER2013
+    rows carry vote shares or teacher probabilities: a posed CK+ face's label is clean)."""
+    from edge.bench.datasets import read_ckplus
+
+    faces, labels, subjects = read_ckplus(folder, "train")
+    keep = np.array([i for i, label in enumerate(labels) if label is not None])
+    x = task.prepared(faces[keep], spec, out / "keypoints_ckplus_train.npy")
+    y = np.array([FACE_LABELS.index(labels[i]) for i in keep])
+    x, y = np.tile(x, (repeat, 1, 1)), np.tile(y, repeat)
+    onehot = np.eye(len(FACE_LABELS), dtype=np.float32)[y]
+    logger.info("CK+48: %d crops of %d train-half subjects, %d copies each: %d more training faces", len(keep),
+                len(set(subjects[keep])), repeat, len(y))
+    return (Split(np.concatenate([train.x, x]), np.concatenate([train.y, y])),
+            None if base is None else np.concatenate([base, onehot]),
+            None if soft is None else np.concatenate([soft, onehot]))
+
+
 def run(args: argparse.Namespace) -> int:
     import keras
 
@@ -245,6 +269,8 @@ def run(args: argparse.Namespace) -> int:
         base = None if base is None else base[pick]
     else:
         train = data["Training"]
+    if args.ckplus:
+        train, base, soft = _with_ckplus(train, base, soft, args.ckplus, args.ckplus_repeat, spec, out)
     val = _subset(data["PublicTest"], args.limit, rng)
     if not len(train) or not len(val):
         raise SystemExit(f"{args.data}: needs Training and PublicTest faces (got {len(train)} and {len(val)})")

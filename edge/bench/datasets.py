@@ -1,4 +1,4 @@
-"""Readers of the labelled sets both sides need: the FER2013 CSV and Emo-DB file names.
+"""Readers of the labelled sets both sides need: the FER2013 CSV, CK+48's crops and Emo-DB file names.
 
 numpy and the standard library only: the device's accuracy gate (edge-bench) reads them with
 edge/ alone, and convert/ builds its training loaders on the same code.
@@ -21,6 +21,13 @@ FER_SIZE = 48  # FER2013 faces are 48x48 grayscale
 FER_SPLITS = ("Training", "PublicTest", "PrivateTest")
 # Emo-DB: SSTTTEV.wav, e.g. 03a01Wa.wav = speaker 03, text a01, emotion W (anger), version a.
 EMODB_NAME = re.compile(r"^(\d\d)([a-z]\d\d)([A-Z])([a-z])\.wav$")
+# CK+48: <class>/S###_###_########.png (subject, sequence, frame); contempt has no face label (None).
+CKPLUS_CLASSES = {"anger": "angry", "disgust": "disgust", "fear": "fear", "happy": "happy", "sadness": "sad",
+                  "surprise": "surprise", "contempt": None}
+CKPLUS_NAME = re.compile(r"^S(\d{3})_\d{3}_\d{8}\.png$")
+# The subject split `train-face --ckplus` learns from and face_ckplus.py reports on the rest of: even subject
+# numbers train, odd ones test (60 + 58 of 118 subjects, 495 + 432 labelled crops). A sequence's frames are near copies: never split by file.
+CKPLUS_HALVES = ("train", "test")
 
 
 class DatasetError(ValueError):
@@ -95,6 +102,46 @@ class Utterance:
     @property
     def label_index(self) -> int:
         return VOICE_LABELS.index(self.label)
+
+
+def ckplus_half(subject: int) -> str:
+    return CKPLUS_HALVES[subject % 2]
+
+
+def read_ckplus(root: str | Path, half: str | None = None) -> tuple[np.ndarray, list[str | None], np.ndarray]:
+    """CK+48 crops -> ((N, 48, 48) uint8, face label or None for contempt, subject numbers); `half`: "train" or
+    "test" subjects only (None: all). An unreadable image is reported on stderr by name and skipped."""
+    import sys
+
+    import cv2
+
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetMissing(f"CK+48 folder {root} not found (expected <class>/S###_###_########.png, "
+                             "../shared/datasets/README.md)")
+    if half is not None and half not in CKPLUS_HALVES:
+        raise ValueError(f"CK+48 half {half!r}: choose {' or '.join(CKPLUS_HALVES)}")
+    faces, labels, subjects = [], [], []
+    for name, label in CKPLUS_CLASSES.items():
+        for path in sorted((root / name).glob("*.png")):
+            m = CKPLUS_NAME.match(path.name)
+            if not m:
+                raise DatasetError(f"{path}: not a CK+48 name (S###_###_########.png)")
+            subject = int(m.group(1))
+            if half is not None and ckplus_half(subject) != half:
+                continue
+            img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+            if img is None:
+                print(f"{path}: not a readable image, skipped", file=sys.stderr)
+                continue
+            if img.shape != (FER_SIZE, FER_SIZE):
+                img = cv2.resize(img, (FER_SIZE, FER_SIZE), interpolation=cv2.INTER_AREA)
+            faces.append(img)
+            labels.append(label)
+            subjects.append(subject)
+    if not faces:
+        raise DatasetMissing(f"{root}: no CK+48 crops{'' if half is None else ' of the ' + half + ' subjects'}")
+    return np.stack(faces), labels, np.array(subjects)
 
 
 def read_emodb(root: str | Path) -> list[Utterance]:
