@@ -149,13 +149,14 @@ SUITES = (
           files=("pipeline/", "pipeline-max-speed/"),
           commands=("edge-bench pipeline --out benchmarks/reports/pipeline",
                     "edge-bench pipeline --max-speed --out benchmarks/reports/pipeline-max-speed"),
-          headline=("2026-11-29, `face` (v2), one emulation job on the other core: demo clip at its own 10 fps, "
-                    "24 s: 240 results, 9.98 fps, 0 dropped, CPU 26.7 % of one core, RSS 94.3 MB (peak 101.5), "
-                    "first result 0.281 s; **detect dominates (49 % of stage time)**, p50 total 19.57 ms per "
-                    "frame; audio features 54.71 ms p50 per utterance (6 utterances). The 2026-11-26 run (v1, "
-                    "quieter machine): CPU 9.2 %, p50 total 4.60 ms. Max speed, 2026-11-29: every frame as fast "
-                    "as the loop goes: 130.53 fps, CPU 102.2 % of one core (decoding runs in its own thread), "
-                    "detect 52 % of stage time (2026-11-26, v1, quieter: 280.61 fps)"),
+          headline=("2026-12-07, `face` (v3) and `voice` (v3), AMD EPYC (AVX-512 VNNI, no AMX), machine otherwise "
+                    "idle: demo clip at its own 10 fps, 24 s: 240 results, 9.99 fps, 0 dropped, CPU 9.3 % of one "
+                    "core, RSS 110.6 MB (peak 115.3), first result 0.063 s; **detect dominates (46 % of stage "
+                    "time)**, p50 total 4.10 ms per frame, the face model 0.53 ms p50; audio features 37.78 ms p50 "
+                    "per utterance (6 utterances; v3 adds the speech embedding). Max speed: 249.32 fps, CPU 172 % "
+                    "of one core (decoding in its own thread), detect 49 % of stage time. The 2026-11-29 run "
+                    "(`face` v2, AMX machine with an emulation job on the other core): CPU 26.7 %, p50 total "
+                    "19.57 ms, 130.53 fps at max speed"),
           default=True),
     Suite(name="tracking",
           measures=("id switches on the two-face clip (`edge-convert tracking-clip`, built in memory), defaults "
