@@ -135,9 +135,12 @@ def main(argv: list[str] | None = None) -> int:
                                     "estimate_ms": {t: [round(a * 1e3, 3), round(b * 1e3, 3)] for t, (a, b) in est.items()}}
     lines += ["", "Per-core throughput assumed (GMAC/s, low - high):", ""]
     lines += [f"- {t}: {lo / 1e9:.2f} - {hi / 1e9:.2f} ({why})" for t, (lo, hi, why) in TARGETS.items()]
-    lines += ["", "Not in the table: most of the voice path's cost is its numpy feature extraction "
+    lines += ["", "Not in the table: most of the voice path's cost is its feature extraction "
               f"({voice_features_ms()} per second of audio here, benchmarks/reports/voice_latency.md), not the "
-              "model's MACs; detection runs once per frame, classification once per face."]
+              "classifier's MACs: the numpy functionals and, for `voice` (v3), the float32 speech embedding "
+              "(`speech_embedding_mel.tflite` + `speech_embedding.tflite`, no sidecars: about 157 M MACs per second "
+              "of speech at its 320 ms stride, VOICE_MODEL_CARD.md, which the Nano row's range puts at 97-162 ms "
+              "per second of speech); detection runs once per frame, classification once per face."]
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "device_latency.md").write_text("\n".join(lines) + "\n")
     (args.out / "device_latency.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -248,9 +248,11 @@ SUITES = (
           measures="each shipped .tflite model's MACs, p50 here and estimates for Cortex-A57/A72/A76",
           files=("device_latency.md", "device_latency.json"),
           commands=("python benchmarks/device_latency.py --out benchmarks/reports",),
-          headline=("per shipped .tflite model: MACs (sidecar), p50 here (AMX machine, under load), and "
-                    "**estimates** for Cortex-A57/A72/A76 from published XNNPACK figures; 2026-11-29: `face` "
-                    "(25.4 M MACs) 16-26 ms estimated on a Nano core, `face_large` (436 M) 268-450 ms"),
+          headline=("per shipped .tflite model: MACs (sidecar), p50 here, and **estimates** for Cortex-A57/A72/A76 "
+                    "from published XNNPACK figures; 2026-12-07 (AMD EPYC, VNNI, no AMX, idle): `face` v3 (56.9 M "
+                    "MACs) 0.33 ms here, 35-59 ms estimated on a Nano core (`face_v2` 25.4 M: 16-26 ms), "
+                    "`face_large` (436 M) 268-450 ms; voice v3's speech embedding about 157 M MACs per second of "
+                    "speech, 97-162 ms on a Nano core"),
           section="device"),
     Suite(name="voice-cv",
           measures="the voice recipe speaker-independently: folds quantized and run through edge/",
@@ -265,8 +267,10 @@ SUITES = (
           measures="classifying 1 s of speech: thread CPU and wall time",
           files=("voice_latency.md", "voice_latency.json"),
           commands=("python benchmarks/voice_latency.py --seconds 5",),
-          headline=("classify 1 s of 16 kHz speech, 1 thread, AMX machine under load 3.68: thread CPU p50 **3.81 "
-                    "ms** (budget 5), p99 4.33 ms, wall p50 3.79 ms"),
+          headline=("2026-12-07, `voice` v3 (functionals + speech embedding), AMD EPYC (AVX-512 VNNI, no AMX), "
+                    "load 0.38: classify 1 s of 16 kHz speech, 1 thread, thread CPU p50 **7.30 ms** (budget 15 ms "
+                    "per second here; over it on ARM by the MAC estimate), p99 10.02 ms; the speech embedding "
+                    "alone 3.70 ms. v2 (2026-11-29, AMX machine under load): 3.81 ms"),
           section="voice"),
     Suite(name="voice-instructions",
           measures="instructions under callgrind: features and model",
