@@ -296,6 +296,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C in `infer`, `check-config` or before `run` took the signals over
         print("edge-emotion: interrupted", file=sys.stderr)
         return EXIT_OK if command == ["run"] else EXIT_INTERRUPTED  # `run` stopped by SIGINT: 0 in every phase
+    finally:
+        # The work is done and the status chosen: a Ctrl-C from here on is ignored. Python's teardown (unloading
+        # TFLite, onnxruntime, OpenCV: tens of ms) puts SIGINT back to its default action, and a Ctrl-C in that
+        # window killed the process by the signal instead of ending it with the status above (measured: 5-10 of
+        # 60 check-config runs interrupted at a random moment).
+        if _PROGRAM and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 if __name__ == "__main__":
