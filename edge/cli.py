@@ -16,6 +16,7 @@ if _PROGRAM:
 import argparse  # noqa: E402 - after the signal set-up above, on purpose
 import logging  # noqa: E402
 import math  # noqa: E402
+import socket  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 
@@ -128,6 +129,50 @@ class StopGuard:
         os._exit(EXIT_OK)
 
 
+class SignalWatch:
+    """SIGTERM and SIGINT during `run`, turned into the stop event by a thread of their own.
+
+    A Python signal handler runs in the main thread between two bytecodes, which may fall inside `stop.wait()`
+    while that thread holds the event's lock (not reentrant): setting the event from the handler then hangs the
+    process for good, and the stop guard is never armed (a SIGTERM hung `run` once in the fresh-clone CI: "received
+    SIGTERM, stopping", then nothing). So the handler does nothing; the interpreter's C-level handler writes the
+    signal's number to a socket (signal.set_wakeup_fd), and this thread, blocked on that socket, sets the event.
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self, stop: threading.Event, guard: StopGuard) -> None:
+        self.stop, self.guard = stop, guard
+        self._r, self._w = socket.socketpair()
+        self._w.setblocking(False)
+        signal.set_wakeup_fd(self._w.fileno(), warn_on_full_buffer=False)
+        for sig in self.SIGNALS:
+            signal.signal(sig, self._recorded)
+        threading.Thread(target=self._watch, name="signal-watch", daemon=True).start()
+
+    @staticmethod
+    def _recorded(signum, _frame) -> None:
+        """Installed so that the signal is caught; the wakeup socket carries it to `_watch`."""
+
+    def _watch(self) -> None:
+        while True:
+            try:
+                data = self._r.recv(1)
+            except OSError:
+                return
+            if not data:  # close(): the run is over
+                return
+            if data[0] in self.SIGNALS:
+                break
+        logger.info("received %s, stopping", signal.Signals(data[0]).name)
+        self.stop.set()
+        self.guard.arm()
+
+    def close(self) -> None:
+        signal.set_wakeup_fd(-1)
+        self._w.close()  # the watcher's recv sees the end of the stream
+
+
 def validate(cfg: config_mod.Config):
     """Everything `run` checks before it loads models and opens a camera; `check-config` runs exactly this too.
 
@@ -155,16 +200,16 @@ def startup_failure(e: BaseException, where: str = "edge-emotion") -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     stop, guard = threading.Event(), StopGuard()
-
-    def on_signal(signum, _frame):
-        logger.info("received %s, stopping", signal.Signals(signum).name)
-        stop.set()
-        guard.arm()
-
     # First of all, before the heavy imports below (numpy, OpenCV, the runtimes: up to a second on a Pi): a signal
     # from here on only sets the stop event, never a KeyboardInterrupt traceback from inside an import.
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, on_signal)
+    watch = SignalWatch(stop, guard)
+    try:
+        return _run(args, stop, guard)
+    finally:
+        watch.close()
+
+
+def _run(args: argparse.Namespace, stop: threading.Event, guard: StopGuard) -> int:
     guard.phase = "importing"
     from .service.notify import Notifier
     from .pipeline import Pipeline

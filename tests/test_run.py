@@ -138,3 +138,26 @@ def test_a_closed_stdout_pipe_ends_the_run_cleanly():
     err = proc.stderr.read()
     assert code == 0, err
     assert "nobody reads the results any more; stopping" in err and "Traceback" not in err
+
+
+SIGNAL_WHILE_LOCKED = """
+import os, signal, threading, time
+from edge.cli import SignalWatch, StopGuard
+stop, guard = threading.Event(), StopGuard()
+guard.GRACE_S = 3600  # the guard's exit must not end this check
+watch = SignalWatch(stop, guard)
+with stop._cond:  # what the loop's stop.wait() holds for a few bytecodes at a time
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(0.3)  # the Python-level handler runs in this thread, now, while the lock is held
+    assert not stop.is_set()
+assert stop.wait(5), "the stop event was never set"
+watch.close()
+print("stopped")
+"""
+
+
+def test_a_signal_while_the_loop_holds_the_stop_events_lock_stops_it():
+    """A SIGTERM handler that set the event itself hung `run` for good when it ran inside stop.wait()."""
+    r = subprocess.run([sys.executable, "-c", SIGNAL_WHILE_LOCKED], capture_output=True, text=True, timeout=30,
+                       cwd=Path(__file__).resolve().parents[1])
+    assert r.returncode == 0 and r.stdout.strip() == "stopped", r.stderr[-2000:]
