@@ -217,9 +217,10 @@ SUITES = (
           measures="the kiosk for 15 minutes: memory growth, results per minute, gaps",
           files=("soak.md", "soak.json"),
           commands=("nice -n 10 python benchmarks/soak.py --minutes 15 --out benchmarks/reports",),
-          headline=("the kiosk for 15 min: RSS **+1.3 MB/h** after the first minute, 585 results/min (min 518 of "
-                    "the clip's 600), largest gap 1.497 s, 224 utterances heard in 38 passes, 0 warnings, SIGTERM "
-                    "to exit 0.364 s")),
+          headline=("2026-12-08, `face` v3 + `voice` v3, AMD EPYC (no AMX): the kiosk for 15 min: RSS **+1.5 MB/h** "
+                    "after the first minute (111.3 -> 112.9 MB), 599.7 results/min (min 596 of the clip's 600), "
+                    "largest gap 0.157 s, 224 utterances heard in 38 passes, 0 warnings, SIGTERM to exit 0.114 s "
+                    "(2026-11-29, v2 models, AMX machine: +1.3 MB/h, 585/min, gap 1.497 s)")),
     Suite(name="input-memory",
           measures="`infer`'s peak memory per input, the largest accepted and hostile ones refused",
           files=("input_memory.md", "input_memory.json"),
