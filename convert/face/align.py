@@ -16,6 +16,8 @@ import numpy as np
 
 from edge.classify.face_preprocess import CUT_FACE_MIN_SCORE, cut_face_keypoints
 
+from .fer2013 import cached_rows
+
 logger = logging.getLogger(__name__)
 
 
@@ -39,11 +41,4 @@ def template(kps: np.ndarray, which: tuple[int, ...] = (0, 1, 2, 3)) -> np.ndarr
 
 def cached_keypoints(faces: np.ndarray, path: Path) -> np.ndarray:
     """keypoints(faces), computed once and kept in `path` (a resumed or repeated run reuses them)."""
-    if path.is_file():
-        kps = np.load(path)
-        if kps.shape == (len(faces), 6, 2):
-            return kps
-        logger.warning("%s holds keypoints for %d faces, not %d: computing them again", path, len(kps), len(faces))
-    kps = keypoints(faces)
-    np.save(path, kps)
-    return kps
+    return cached_rows(path, (len(faces), 6, 2), lambda: keypoints(faces))

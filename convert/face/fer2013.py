@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -118,3 +119,17 @@ def load(path: str | Path, splits: tuple[str, ...] = SPLITS) -> dict[str, Split]
     else:
         return load_csv(path, splits)
     return {s: d for s, d in data.items() if s in splits}
+
+
+def cached_rows(path: Path, shape: tuple[int, ...], make: Callable[[], np.ndarray]) -> np.ndarray:
+    """make(): an array with a row per face, computed once and kept in `path` (a resumed or repeated run reuses it);
+    computed again when the file holds another shape (written for another copy of the data)."""
+    if path.is_file():
+        a = np.load(path)
+        if a.shape == shape:
+            logger.info("%s: reused", path)
+            return a
+        logger.warning("%s holds an array of %s, not %s: computing it again", path, a.shape, shape)
+    a = make()
+    np.save(path, a)
+    return a

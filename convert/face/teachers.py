@@ -26,8 +26,10 @@ import numpy as np
 
 from edge.labels import FACE_LABELS
 
+from ..report import metrics
+from . import ferplus
 from .align import cached_keypoints
-from .fer2013 import load
+from .fer2013 import cached_rows, load
 
 logger = logging.getLogger(__name__)
 
@@ -98,26 +100,6 @@ def probabilities(teacher: Teacher, path: Path, faces: np.ndarray, kps: np.ndarr
     return p[:, order].astype(np.float32)
 
 
-def cached(path: Path, n: int, make: Callable[[], np.ndarray]) -> np.ndarray:
-    if path.is_file():
-        p = np.load(path)
-        if p.shape == (n, len(FACE_LABELS)):
-            logger.info("%s: cached", path)
-            return p
-        logger.warning("%s holds %s, not (%d, 7): computing it again", path, p.shape, n)
-    p = make()
-    np.save(path, p)
-    return p
-
-
-def judged(p: np.ndarray, y: np.ndarray) -> tuple[float, float, list[float]]:
-    """Accuracy, balanced accuracy and per-class recall of argmax(p) against labels y (rows with y < 0 left out)."""
-    keep = y >= 0
-    pred, y = p[keep].argmax(1), y[keep]
-    recall = [float((pred[y == c] == c).mean()) if (y == c).any() else float("nan") for c in range(len(FACE_LABELS))]
-    return float((pred == y).mean()), float(np.nanmean(recall)), recall
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="fer2013.csv(.gz)")
     p.add_argument("--out", required=True, help="folder for the cached probabilities and keypoints")
@@ -140,22 +122,19 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     data = load(args.data, splits=tuple(args.splits))
-    votes = None
-    if args.ferplus:
-        from . import ferplus
-        votes = ferplus.load_votes(args.ferplus)
+    votes = ferplus.load_votes(args.ferplus) if args.ferplus else None
     for split in args.splits:
         faces = data[split].x
         kps = cached_keypoints(faces, out / f"keypoints_{split}.npy") if any(t.aligned for t, _ in chosen) else None
-        probs = [cached(out / f"{t.name}_{split}.npy", len(faces), lambda t=t, path=path: probabilities(t, path, faces, kps))
-                 for t, path in chosen]
+        probs = [cached_rows(out / f"{t.name}_{split}.npy", (len(faces), len(FACE_LABELS)),
+                             lambda t=t, path=path: probabilities(t, path, faces, kps)) for t, path in chosen]
         mean = np.mean(probs, axis=0).astype(np.float32)
         np.save(out / f"mean_{split}.npy", mean)
         if votes is not None and split != "Training":
-            from . import ferplus
             y = ferplus.majority(votes[split])
+            keep = y >= 0  # rows without a majority are left out, as validate-face --ferplus does
             for name, p in [(t.name, q) for (t, _), q in zip(chosen, probs)] + [("mean", mean)]:
-                acc, bal, rec = judged(p, y)
-                print(f"{split} FER+ majority, {name}: accuracy {100 * acc:.2f} %, balanced {100 * bal:.2f} %, recall "
-                      + " / ".join(f"{r:.2f}" for r in rec))
+                m = metrics(y[keep], p[keep].argmax(1), FACE_LABELS)
+                print(f"{split} FER+ majority, {name}: accuracy {100 * m['accuracy']:.2f} %, balanced "
+                      f"{100 * m['uar']:.2f} %, recall " + " / ".join(f"{r:.2f}" for r in m["recall"].values()))
     return 0
