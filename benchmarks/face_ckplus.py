@@ -1,9 +1,10 @@
 """Face models on CK+48's posed lab faces (the rare classes real-photo sets lack), as cut-out 48x48 crops.
 
 `../shared/datasets/ckplus48/<class>/S###_###_########.png`: 981 grey crops of 118 subjects, 7 classes (anger,
-contempt, disgust, fear, happy, sadness, surprise; no neutral). `train-face --ckplus` may learn from the even-numbered
-subjects (edge.bench.datasets.CKPLUS_HALVES); `--subjects test` (the default) reports on the odd-numbered ones only,
-which nothing trains, tunes or selects on: a cross-domain evaluation set beside FER2013 PrivateTest and face-photos. Each crop goes through
+contempt, disgust, fear, happy, sadness, surprise; no neutral). `train-face --ckplus` may learn from the
+even-numbered subjects (edge.bench.datasets.CKPLUS_HALVES); `--subjects test` (the default) reports on the
+odd-numbered ones only, which nothing trains, tunes or selects on: a cross-domain evaluation set beside FER2013
+PrivateTest and face-photos. Each crop goes through
 edge.classify.face_preprocess.prepare_cut_faces (an aligned model's faces are aligned on BlazeFace's keypoints, as FER2013's are
 in `edge-convert validate-face`), then the model through edge.classify.model.Model with the prior of `--prior` (the sidecar's
 natural-mix shift, or none). Contempt has no face label: its crops are counted apart (what the model calls them).

@@ -155,15 +155,16 @@ class SignalWatch:
         """Installed so that the signal is caught; the wakeup socket carries it to `_watch`."""
 
     def _watch(self) -> None:
-        while True:
-            try:
-                data = self._r.recv(1)
-            except OSError:
-                return
-            if not data:  # close(): the run is over
-                return
-            if data[0] in self.SIGNALS:
-                break
+        with self._r:
+            while True:
+                try:
+                    data = self._r.recv(1)
+                except OSError:
+                    return
+                if not data:  # close(): the run is over
+                    return
+                if data[0] in self.SIGNALS:
+                    break
         logger.info("received %s, stopping", signal.Signals(data[0]).name)
         self.stop.set()
         self.guard.arm()

@@ -26,7 +26,8 @@ CKPLUS_CLASSES = {"anger": "angry", "disgust": "disgust", "fear": "fear", "happy
                   "surprise": "surprise", "contempt": None}
 CKPLUS_NAME = re.compile(r"^S(\d{3})_\d{3}_\d{8}\.png$")
 # The subject split `train-face --ckplus` learns from and face_ckplus.py reports on the rest of: even subject
-# numbers train, odd ones test (60 + 58 of 118 subjects, 495 + 432 labelled crops). A sequence's frames are near copies: never split by file.
+# numbers train, odd ones test (60 + 58 of 118 subjects, 495 + 432 labelled crops). A sequence's frames are near
+# copies: never split by file.
 CKPLUS_HALVES = ("train", "test")
 
 
